@@ -1,0 +1,24 @@
+export { createBillingClient, type BillingClient, type BillingClientOptions } from './client.js';
+export { BillingApiError, BillingNetworkError, type FieldError } from './errors.js';
+export { ERROR_CODES, type BillingErrorCode } from './error-codes.js';
+export type {
+  Checkout,
+  CheckoutRequest,
+  Entitlements,
+  Invoice,
+  InvoiceLine,
+  LimitState,
+  Subscription,
+  KnownUsagePayloads,
+  Team,
+  TeamUsage,
+  UsageEvent,
+  UsageEventInput,
+  UsageEventResult,
+  UsageEventStatus,
+  UsageEventType,
+  UsageQuery,
+  UsageReport,
+  UsageRow,
+} from './types.js';
+export { USAGE_BATCH_MAX, type SendBatch, type UsageReporter, type UsageReporterOptions } from './usage-reporter.js';

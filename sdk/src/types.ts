@@ -1,0 +1,192 @@
+/** Shapes the service returns. Kept in step with the API's schemas by a type test in the service repo. */
+
+export interface Team {
+  teamId: string;
+  name: string;
+  kind: 'personal' | 'shared';
+  externalRef: string | null;
+  currency: string;
+  lateUsagePolicy: 'adjust' | 'reject';
+  appIds: string[];
+  stripeCustomerId: string | null;
+  createdAt: string;
+}
+
+/** Payloads of the event types the service knows (see GET /docs); other types pass as records. */
+export interface KnownUsagePayloads {
+  'llm.tokens.v1': { provider: string; model: string; inputTokens: number; outputTokens: number; cachedInputTokens?: number };
+  'storage.bytes.v1': { provider: string; bytes: number };
+  'bandwidth.bytes.v1': { provider: string; direction: 'ingress' | 'egress'; bytes: number };
+  'image.generated.v1': { provider: string; model: string; size: string };
+}
+
+export type UsageEventType = keyof KnownUsagePayloads | (string & {});
+
+/** One usage event as the service takes it. */
+export interface UsageEvent<T extends UsageEventType = UsageEventType> {
+  /** Unique per app, for ever: a resend with the same key is counted once. */
+  idempotencyKey: string;
+  eventType: T;
+  /** ISO 8601 with an offset, e.g. new Date().toISOString(). */
+  timestamp: string;
+  teamId: string;
+  payload: T extends keyof KnownUsagePayloads ? KnownUsagePayloads[T] : Record<string, unknown>;
+  /** What reported it, e.g. `my-tool/1.0.0`. */
+  source: string;
+}
+
+/** What `track()` takes: key, timestamp and source are filled in when missing. */
+export type UsageEventInput<T extends UsageEventType = UsageEventType> = Omit<UsageEvent<T>, 'idempotencyKey' | 'timestamp' | 'source'> &
+  Partial<Pick<UsageEvent<T>, 'idempotencyKey' | 'timestamp' | 'source'>>;
+
+export type UsageEventStatus = 'accepted' | 'duplicate' | 'conflict' | 'rejected';
+
+export interface UsageEventResult {
+  index: number;
+  idempotencyKey: string;
+  /**
+   * accepted: counted now; duplicate: counted before, not again; conflict: the key was used with
+   * other content, not counted; rejected: not counted and not remembered (see `reason`).
+   */
+  status: UsageEventStatus;
+  reason?: 'timestamp_too_old' | 'timestamp_in_future' | 'period_closed' | 'payload_differs' | (string & {});
+  eventId?: string;
+  /** Counted into a closed billing period, as an adjustment on the next invoice. */
+  adjusted?: true;
+}
+
+export interface UsageReport {
+  results: UsageEventResult[];
+  accepted: number;
+  duplicates: number;
+  conflicts: number;
+  rejected: number;
+}
+
+export interface UsageQuery {
+  /** A UTC day (YYYY-MM-DD) or an ISO timestamp; default: the current period. */
+  from?: string;
+  to?: string;
+  granularity?: 'period' | 'day';
+  meter?: string;
+  app?: string;
+}
+
+export interface UsageRow {
+  periodId: string;
+  periodStart: string;
+  periodEnd: string;
+  periodStatus: 'open' | 'closed';
+  day?: string;
+  meter: string;
+  unit: string;
+  dimensions: Record<string, string>;
+  /** Decimal string; for a gauge the average over the period. */
+  quantity: string;
+  events: number;
+  /** Estimated charge so far (decimal string, in `currency`). */
+  price: string;
+  currency: string | null;
+  note?: 'no_plan' | 'no_price';
+}
+
+export interface TeamUsage {
+  teamId: string;
+  from: string;
+  to: string;
+  granularity: 'period' | 'day';
+  rows: UsageRow[];
+}
+
+export interface LimitState {
+  meter: string | null;
+  value: string | null;
+  window: string;
+  enforcement: 'hard' | 'soft';
+  used: string | null;
+  remaining: string | null;
+  thresholdsReached: string[];
+  exceeded: boolean;
+}
+
+export interface Entitlements {
+  teamId: string;
+  planVersionId: string | null;
+  subscriptionStatus: string | null;
+  restricted: boolean;
+  features: Record<string, boolean>;
+  limits: Record<string, LimitState>;
+  periodStart: string | null;
+  periodEnd: string | null;
+  computedAt: string;
+}
+
+export interface CheckoutRequest {
+  planCode: string;
+  seats?: number;
+  addOns?: string[];
+  successUrl: string;
+  cancelUrl: string;
+  /** Makes retries safe; generated when omitted (and reused by the client's own retries). */
+  idempotencyKey?: string;
+}
+
+export interface Checkout {
+  subscriptionId: string;
+  planVersionId: string;
+  status: string;
+  checkoutSessionId: string;
+  checkoutUrl: string;
+  /** Alias of checkoutUrl, as in `const { url } = await billing.createCheckout(...)`. */
+  url: string;
+}
+
+export interface Subscription {
+  subscriptionId: string;
+  teamId: string;
+  status: 'incomplete' | 'active' | 'past_due' | 'restricted' | 'canceled';
+  planVersionId: string;
+  seats: number;
+  addOns: string[];
+  currentPeriodStart: string | null;
+  currentPeriodEnd: string | null;
+  cancelAtPeriodEnd: boolean;
+  stripeSubscriptionId: string | null;
+  workflowId: string;
+  createdAt: string;
+}
+
+export interface InvoiceLine {
+  lineNo: number;
+  kind: 'fixed' | 'proration' | 'usage' | 'adjustment';
+  description: string;
+  planVersionId: string;
+  priceKey: string | null;
+  meter: string | null;
+  quantity: string;
+  amountExact: string;
+  amount: string;
+  amountCharged: string;
+  coversStart: string;
+  coversEnd: string;
+  provenance: Record<string, unknown>;
+  stripeInvoiceItemId: string | null;
+  ledgerTransactionId: string | null;
+}
+
+export interface Invoice {
+  invoiceId: string;
+  teamId: string;
+  subscriptionId: string;
+  periodStart: string;
+  periodEnd: string;
+  currency: string;
+  status: string;
+  total: string;
+  totalCharged: string;
+  stripeInvoiceId: string | null;
+  ledgerTransactionId: string | null;
+  createdAt: string;
+  paidAt: string | null;
+  lines?: InvoiceLine[];
+}

@@ -1,0 +1,101 @@
+/**
+ * The HTTP application: middleware (request ids, access log, metrics, body limit), the routes of each
+ * capability, the OpenAPI document and its docs page, and the single error mapper.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { routePath } from 'hono/route';
+import { AppError } from '../shared/errors.js';
+import { ERROR_TITLE, isErrorCode } from '../shared/error-codes.js';
+import { LIMITS } from '../shared/limits.js';
+import type { ApiDeps, ApiEnv } from './deps.js';
+import type { ApiMetrics } from './metrics.js';
+import { isServerError, problemResponse, toAppError } from './problem.js';
+import { validationHook } from './openapi.js';
+import { health } from './routes/health.js';
+import { adminApps } from './routes/admin-apps.js';
+import { adminTeams } from './routes/admin-teams.js';
+import { adminPlans } from './routes/admin-plans.js';
+import { plans } from './routes/plans.js';
+import { teams } from './routes/teams.js';
+import { checkout } from './routes/checkout.js';
+import { subscription } from './routes/subscription.js';
+import { invoices } from './routes/invoices.js';
+import { stripeWebhooks } from './routes/stripe-webhooks.js';
+import { usage } from './routes/usage.js';
+import { adminCostRates } from './routes/admin-cost-rates.js';
+import { adminReports } from './routes/admin-reports.js';
+import { ledger } from './routes/ledger.js';
+import { entitlements } from './routes/entitlements.js';
+
+export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+
+  app.use('*', requestId({ limitLength: 128 }));
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    c.set('deps', deps);
+    c.set('log', deps.log.child({ reqId: c.get('requestId') }));
+    await next();
+    const ms = performance.now() - started;
+    const route = routePath(c);
+    metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, ms / 1000);
+    c.get('log').info({ method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(ms * 10) / 10 }, 'request');
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: LIMITS.requestBodyBytesMax,
+      onError: () => {
+        throw new AppError('payload_too_large', `The body exceeds ${LIMITS.requestBodyBytesMax} bytes (LIMITS.requestBodyBytesMax)`);
+      },
+    }),
+  );
+
+  app.route('/health', health);
+  app.route('/admin/apps', adminApps);
+  app.route('/admin/teams', adminTeams);
+  app.route('/v1/teams', teams);
+  app.route('/v1/teams', checkout);
+  app.route('/v1/teams', subscription);
+  app.route('/v1/teams', invoices);
+  app.route('/webhooks', stripeWebhooks);
+  app.route('/v1/teams', ledger);
+  app.route('/v1/teams', entitlements);
+  app.route('/v1', usage);
+  app.route('/admin/cost-rates', adminCostRates);
+  app.route('/admin/reports', adminReports);
+  app.route('/admin/plans', adminPlans);
+  app.route('/v1/plans', plans);
+
+  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'appJwt', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'HS256 JWT signed with the app secret; claims appId, teamId, scopes, iat, exp (exp - iat ≤ 300 s).',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminBearer', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Billing & usage ledger', version: '0.1.0', description: 'Errors are application/problem+json with a stable `code`.' },
+    servers: [{ url: deps.publicUrl }],
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.get('/problems/:code', (c) => {
+    const code = c.req.param('code');
+    if (!isErrorCode(code)) throw new AppError('not_found', `No problem type ${code}`);
+    return c.json({ code, title: ERROR_TITLE[code] });
+  });
+
+  app.notFound((c) => problemResponse(c, new AppError('not_found', `No route for ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => {
+    const appErr = toAppError(err);
+    if (isServerError(appErr)) c.get('log')?.error({ err }, 'request failed');
+    return problemResponse(c, appErr);
+  });
+  return app;
+}

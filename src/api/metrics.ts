@@ -1,0 +1,29 @@
+/** Prometheus metrics of the api process, served on /metrics. */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ApiMetrics {
+  registry: Registry;
+  httpDuration: Histogram<'method' | 'route' | 'status'>;
+  usageEvents: Counter<'outcome'>;
+}
+
+export function createApiMetrics(): ApiMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency by route',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    usageEvents: new Counter({
+      name: 'usage_events_total',
+      help: 'Usage events by outcome (accepted, duplicate, conflict, rejected)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,44 @@
+/** Shared OpenAPI pieces: the hook that turns zod failures into our validation problem, and schemas. */
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Hook } from '@hono/zod-openapi';
+import { AppError } from '../shared/errors.js';
+import type { ApiEnv } from './deps.js';
+import { zodFields } from './problem.js';
+
+const TARGET_PREFIX: Record<string, string> = { json: '', param: 'path', query: 'query', header: 'header' };
+
+/** zod-openapi validation failures become `validation_failed` with every bad field named. */
+export const validationHook: Hook<unknown, ApiEnv, string, unknown> = (result) => {
+  if (!result.success) {
+    throw new AppError('validation_failed', 'The request is not valid', {
+      fields: zodFields(result.error, TARGET_PREFIX[result.target] ?? result.target),
+    });
+  }
+};
+
+export function router(): OpenAPIHono<ApiEnv> {
+  return new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string(),
+    detail: z.string(),
+    requestId: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+export const problemResponses = {
+  400: { description: 'Invalid request', content: { 'application/problem+json': { schema: ProblemSchema } } },
+  401: { description: 'Not authenticated', content: { 'application/problem+json': { schema: ProblemSchema } } },
+  403: { description: 'Not allowed', content: { 'application/problem+json': { schema: ProblemSchema } } },
+  404: { description: 'Not found', content: { 'application/problem+json': { schema: ProblemSchema } } },
+  409: { description: 'Idempotency conflict', content: { 'application/problem+json': { schema: ProblemSchema } } },
+} as const;
+
+export const IdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$/, 'must be 3–64 characters of letters, digits, _ or -');
+export const TeamIdParam = z.object({ teamId: IdSchema.openapi({ param: { name: 'teamId', in: 'path' }, example: 'team_xyz' }) });

@@ -1,0 +1,98 @@
+/**
+ * Every error leaves the API as RFC 9457 problem+json with a stable `code` from the shared vocabulary
+ * and, for bad input, every bad field named. This is the only place that builds error bodies.
+ */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { ZodError, type z } from 'zod';
+import { AppError, type FieldError } from '../shared/errors.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { ERROR_STATUS, ERROR_TITLE, isErrorCode, type ErrorCode } from '../shared/error-codes.js';
+import type { ApiEnv } from './deps.js';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  requestId: string | undefined;
+  errors?: FieldError[];
+  [extra: string]: unknown;
+}
+
+export function problemBody(err: AppError, requestId: string | undefined): Problem {
+  const body: Problem = {
+    type: `/problems/${err.code}`,
+    title: ERROR_TITLE[err.code],
+    status: err.status,
+    code: err.code,
+    detail: err.message,
+    requestId,
+  };
+  if (err.fields?.length) body.errors = err.fields;
+  if (err.details) Object.assign(body, { details: err.details });
+  return body;
+}
+
+export function problemResponse(c: Context<ApiEnv>, err: AppError): Response {
+  return new Response(JSON.stringify(problemBody(err, c.get('requestId'))), {
+    status: err.status,
+    headers: { 'content-type': 'application/problem+json', 'x-request-id': c.get('requestId') ?? '' },
+  });
+}
+
+/** Zod issues → one FieldError per bad field, paths dotted from the root of `prefix`. */
+export function zodFields(error: z.ZodError, prefix = ''): FieldError[] {
+  const dotted = (parts: PropertyKey[]) => [prefix, ...parts.map(String)].filter((p) => p !== '').join('.') || '(root)';
+  return error.issues.flatMap((issue) =>
+    // An unknown key is reported at the key itself, one entry per key.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: dotted([...issue.path, key]), message: 'Unknown field' }))
+      : [{ path: dotted(issue.path), message: issue.message }],
+  );
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT', '57P01', '57P03', '53300']);
+
+/**
+ * A business failure raised in an activity or workflow (an ApplicationFailure typed with our error
+ * vocabulary) reaching the api through a workflow update or result keeps its code: a 409 stays a 409.
+ */
+function businessFailure(err: unknown): AppError | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof ApplicationFailure && isErrorCode(e.type) && ERROR_STATUS[e.type] < 500) {
+      return new AppError(e.type, e.message, { cause: err });
+    }
+  }
+  return undefined;
+}
+
+/** Turns anything thrown by a handler into an AppError; unknown errors become internal_error. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const business = businessFailure(err);
+  if (business) return business;
+  if (err instanceof ZodError) return new AppError('validation_failed', undefined, { fields: zodFields(err) });
+  if (err instanceof HTTPException) {
+    if (err.status === 413) return new AppError('payload_too_large', `The body exceeds the limit`);
+    if (err.status === 400 && /json/i.test(err.message)) return new AppError('malformed_json', 'The body is not valid JSON');
+    if (err.status === 400) return new AppError('validation_failed', err.message);
+    if (err.status === 415) return new AppError('unsupported_media_type');
+    if (err.status === 404) return new AppError('not_found');
+    if (err.status === 401) return new AppError('token_missing', err.message);
+  }
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
+    return new AppError('dependency_unavailable', 'Postgres is unavailable', { cause: err });
+  }
+  // gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED (4) from the Temporal client.
+  if (typeof code === 'number' && (code === 14 || code === 4)) {
+    return new AppError('dependency_unavailable', 'Temporal is unavailable', { cause: err });
+  }
+  return new AppError('internal_error', 'Internal error', { cause: err });
+}
+
+export function isServerError(err: AppError): boolean {
+  return ERROR_STATUS[err.code] >= 500;
+}

@@ -1,0 +1,31 @@
+/**
+ * The operator CLI: `npm run cli -- <command> …`; each command returns its exit code.
+ *   setup                    migrate, and register the search attributes on Temporal (deployments)
+ *   migrate                  bring the database to the current schema
+ *   ledger verify            recompute every ledger balance and invariant from the entries
+ *   catalog apply <file>     publish the plans of a catalog file (idempotent; --dry-run)
+ */
+import { catalogCommand } from './catalog.js';
+import { ledgerCommand, migrateCommand } from './database.js';
+import { setupCommand } from './setup.js';
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  setup: setupCommand,
+  migrate: migrateCommand,
+  ledger: ledgerCommand,
+  catalog: catalogCommand,
+};
+
+const [name, ...args] = process.argv.slice(2);
+const command = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+if (!command) {
+  process.stderr.write(`usage: npm run cli -- <${Object.keys(COMMANDS).join('|')}> …\n`);
+  process.exit(64);
+}
+command(args).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,28 @@
+/**
+ * The demo data of `npm start`: the demo catalog (catalog/plans.yaml), one app (its secret printed so
+ * you can call the API right away) and one team connected to it. Idempotent: a second start finds
+ * them and changes nothing.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Sql } from '../shared/db.js';
+import { PROJECT_ROOT } from '../shared/paths.js';
+import { applyCatalog, parseCatalogFile } from '../catalog/catalog-file.js';
+import { registerApp } from '../platform/apps.js';
+import { createTeam } from '../platform/teams.js';
+
+export const DEMO_APP_ID = 'app_demo';
+export const DEMO_TEAM_ID = 'team_demo';
+
+export const DEMO_CATALOG = join(PROJECT_ROOT, 'catalog', 'plans.yaml');
+
+export async function seedDemo(sql: Sql, secretsKey: Buffer): Promise<{ appSecret: string | null; plans: string[] }> {
+  const outcomes = await applyCatalog(sql, parseCatalogFile(readFileSync(DEMO_CATALOG, 'utf8')), 'seed');
+  const app = await registerApp(sql, secretsKey, { appId: DEMO_APP_ID, name: 'Demo app' }, 'seed');
+  await createTeam(
+    sql,
+    { teamId: DEMO_TEAM_ID, name: 'Demo team', kind: 'shared', currency: 'USD', appIds: [DEMO_APP_ID] },
+    'seed',
+  );
+  return { appSecret: app.secret, plans: outcomes.map((o) => o.versionId) };
+}

@@ -1,0 +1,103 @@
+/**
+ * Apps of the ecosystem and their HMAC signing secrets. A secret is shown once, when it is created;
+ * it is stored encrypted (SECRETS_KEY) because verifying HS256 needs the secret itself. Rotation keeps
+ * the new secret and the previous one, so apps can roll over without downtime, and revokes the rest.
+ */
+import type { Queryable, Sql } from '../shared/db.js';
+import { inTransaction } from '../shared/db.js';
+import { decryptSecret, encryptSecret, generateAppSecret, requestHash } from '../shared/crypto.js';
+import { idempotencyConflict, notFound } from '../shared/errors.js';
+import { LIMITS } from '../shared/limits.js';
+
+export interface AppInput {
+  appId: string;
+  name: string;
+}
+
+export interface AppView {
+  appId: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface CreatedApp extends AppView {
+  /** Present only in the response that created the secret. */
+  secret: string | null;
+  secretId: string | null;
+  replayed: boolean;
+}
+
+export async function registerApp(sql: Sql, secretsKey: Buffer, input: AppInput, actor: string): Promise<CreatedApp> {
+  const hash = requestHash(input);
+  return inTransaction(sql, async (tx) => {
+    const inserted = await tx<{ created_at: Date }[]>`
+      insert into apps (id, name, request_hash) values (${input.appId}, ${input.name}, ${hash})
+      on conflict (id) do nothing
+      returning created_at`;
+    if (inserted.length === 0) {
+      const [existing] = await tx<{ name: string; request_hash: Buffer; created_at: Date }[]>`
+        select name, request_hash, created_at from apps where id = ${input.appId}`;
+      if (!existing!.request_hash.equals(hash)) throw idempotencyConflict(input.appId);
+      return { appId: input.appId, name: existing!.name, createdAt: existing!.created_at.toISOString(), secret: null, secretId: null, replayed: true };
+    }
+    const secret = generateAppSecret();
+    const [row] = await tx<{ id: string }[]>`
+      insert into app_secrets (app_id, ciphertext) values (${input.appId}, ${encryptSecret(secretsKey, secret)}) returning id`;
+    await audit(tx, actor, 'app.registered', input.appId, { name: input.name });
+    return { appId: input.appId, name: input.name, createdAt: inserted[0]!.created_at.toISOString(), secret, secretId: row!.id, replayed: false };
+  });
+}
+
+export interface RotatedSecret {
+  appId: string;
+  secretId: string;
+  secret: string;
+  /** Secrets still valid after the rotation: the new one and the previous one. */
+  activeSecretIds: string[];
+  revokedSecretIds: string[];
+}
+
+export async function rotateAppSecret(sql: Sql, secretsKey: Buffer, appId: string, actor: string): Promise<RotatedSecret> {
+  return inTransaction(sql, async (tx) => {
+    const [app] = await tx`select id from apps where id = ${appId}`;
+    if (!app) throw notFound(`App ${appId}`);
+    // Serialise rotations of one app, so two concurrent ones cannot leave three secrets active.
+    // An advisory lock, because the application role may not lock rows of apps (no UPDATE grant).
+    await tx`select pg_advisory_xact_lock(hashtextextended(${`app-secrets:${appId}`}, 0))`;
+    const secret = generateAppSecret();
+    const [created] = await tx<{ id: string }[]>`
+      insert into app_secrets (app_id, ciphertext) values (${appId}, ${encryptSecret(secretsKey, secret)}) returning id`;
+    const active = await tx<{ id: string }[]>`
+      select id from app_secrets where app_id = ${appId} and revoked_at is null order by created_at desc, id`;
+    const keep = active.slice(0, LIMITS.appSecretsActiveMax).map((r) => r.id);
+    const revoke = active.slice(LIMITS.appSecretsActiveMax).map((r) => r.id);
+    if (revoke.length > 0) await tx`update app_secrets set revoked_at = now() where id in ${tx(revoke)}`;
+    await audit(tx, actor, 'app.secret_rotated', appId, { secretId: created!.id, revoked: revoke });
+    return { appId, secretId: created!.id, secret, activeSecretIds: keep, revokedSecretIds: revoke };
+  });
+}
+
+export interface ActiveSecret {
+  id: string;
+  key: Uint8Array;
+}
+
+/** The app's active secrets, newest first; empty when the app does not exist. */
+export async function loadActiveSecrets(sql: Queryable, secretsKey: Buffer, appId: string): Promise<ActiveSecret[]> {
+  const rows = await sql<{ id: string; ciphertext: Buffer }[]>`
+    select id, ciphertext from app_secrets
+    where app_id = ${appId} and revoked_at is null
+    order by created_at desc, id
+    limit ${LIMITS.appSecretsActiveMax}`;
+  return rows.map((r) => ({ id: r.id, key: new TextEncoder().encode(decryptSecret(secretsKey, r.ciphertext)) }));
+}
+
+export async function getApp(sql: Queryable, appId: string): Promise<AppView> {
+  const [row] = await sql<{ name: string; created_at: Date }[]>`select name, created_at from apps where id = ${appId}`;
+  if (!row) throw notFound(`App ${appId}`);
+  return { appId, name: row.name, createdAt: row.created_at.toISOString() };
+}
+
+export async function audit(sql: Queryable, actor: string, action: string, subject: string, details: Record<string, unknown>): Promise<void> {
+  await sql`insert into audit_log (actor, action, subject, details) values (${actor}, ${action}, ${subject}, ${sql.json(details as never)})`;
+}
