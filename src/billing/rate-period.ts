@@ -1,0 +1,150 @@
+/**
+ * Invoices one subscription period, in one Postgres transaction: closes its usage period (later usage
+ * arrives late), reads the subscription as it ended the period, its changes, the period's usage
+ * counters and the late usage assigned to it, prices them with the plan versions
+ * (src/billing/period-lines.ts), writes the invoice and posts it to the ledger. All or nothing, and
+ * idempotent: a period already invoiced returns its stored invoice unchanged.
+ */
+import { getPlanVersion, type PlanVersion } from '../catalog/plan-versions.js';
+import { inTransaction, type Queryable, type Sql } from '../shared/db.js';
+import { notFound } from '../shared/errors.js';
+import { adjustmentsForInvoice, closeBillingPeriod, periodCounters } from '../usage/billing-periods.js';
+import { postInvoice } from './invoice-posting.js';
+import { getSubscription, shapeChanges, subscriptionUsagePeriod, type ChangeRow } from '../subscriptions/store.js';
+import { invoiceIdFor, writeInvoice } from './invoices.js';
+import { periodLines, type AdjustmentInput, type ShapeChange, type SubscriptionShape } from './period-lines.js';
+
+export interface RatePeriodInput {
+  subscriptionId: string;
+  periodStart: string;
+  periodEnd: string;
+  nextPeriodEnd: string | null;
+  mode: 'renewal' | 'final';
+  workflowId: string;
+}
+
+export interface RatedInvoice {
+  invoiceId: string;
+  totalCents: string;
+  created: boolean;
+  /** Lines Stripe does not compute itself: usage and adjustments with a non-zero amount. */
+  linesToPush: PushLine[];
+}
+
+export interface PushLine {
+  lineNo: number;
+  description: string;
+  amountCents: string;
+  currency: string;
+  periodStart: string;
+  periodEnd: string;
+  stripeCustomerId: string;
+  metadata: Record<string, string>;
+}
+
+function plans(db: Queryable) {
+  const cache = new Map<string, Promise<PlanVersion>>();
+  return (id: string) => {
+    if (!cache.has(id)) cache.set(id, getPlanVersion(db, id));
+    return cache.get(id)!;
+  };
+}
+
+/** Walks the period's changes back from the end state: each change's `before` is the state it replaced. */
+async function reconstructChanges(end: SubscriptionShape, rows: ChangeRow[], plan: (id: string) => Promise<PlanVersion>): Promise<ShapeChange[]> {
+  const changes: ShapeChange[] = [];
+  let after = end;
+  for (const row of [...rows].reverse()) {
+    const d = row.detail as { from: unknown; to: unknown };
+    const before: SubscriptionShape =
+      row.kind === 'seats'
+        ? { ...after, seats: d.from as number }
+        : row.kind === 'add_ons'
+          ? { ...after, addOns: d.from as string[] }
+          : { ...after, plan: await plan(d.from as string) };
+    changes.unshift({ effectiveAt: row.effective_at.toISOString(), before, after });
+    after = before;
+  }
+  return changes;
+}
+
+async function adjustmentInputs(tx: Queryable, periodId: string, teamId: string, plan: (id: string) => Promise<PlanVersion>): Promise<AdjustmentInput[]> {
+  const adjustments = await adjustmentsForInvoice(tx, periodId);
+  const byPeriod = new Map<string, typeof adjustments>();
+  for (const a of adjustments) byPeriod.set(a.periodId, [...(byPeriod.get(a.periodId) ?? []), a]);
+  const inputs: AdjustmentInput[] = [];
+  for (const [correctedId, rows] of byPeriod) {
+    const [period] = await tx<{ period_start: Date }[]>`select period_start from billing_periods where id = ${correctedId}`;
+    // What the corrected period's invoice charged per price: its usage line plus earlier adjustments.
+    const invoiced = await tx<{ price_key: string; plan_version_id: string; quantity: string }[]>`
+      select l.price_key, min(l.plan_version_id) as plan_version_id, sum(l.quantity)::text as quantity
+      from invoice_lines l join invoices i on i.id = l.invoice_id
+      where i.team_id = ${teamId}
+        and ((l.kind = 'usage' and i.period_start = ${period!.period_start})
+          or (l.kind = 'adjustment' and l.provenance ->> 'correctsPeriodStart' = ${period!.period_start.toISOString()}))
+      group by l.price_key`;
+    // A period no subscription invoiced (usage before subscribing) has nothing to correct.
+    const planVersionId = invoiced[0]?.plan_version_id;
+    if (!planVersionId) continue;
+    inputs.push({
+      correctsPeriodStart: period!.period_start.toISOString(),
+      plan: await plan(planVersionId),
+      invoicedQuantity: Object.fromEntries(invoiced.map((r) => [r.price_key, r.quantity])),
+      counters: rows.map((a) => ({ meter: a.meter, dimensions: a.dimensions, quantity: a.quantityDelta, adjustmentId: a.adjustmentId, eventIds: a.eventIds })),
+    });
+  }
+  return inputs;
+}
+
+export async function invoicePeriod(sql: Sql, input: RatePeriodInput): Promise<RatedInvoice> {
+  const invoiceId = invoiceIdFor(input.subscriptionId, input.periodStart);
+  return inTransaction(sql, async (tx) => {
+    const sub = await getSubscription(tx, input.subscriptionId);
+    const plan = plans(tx);
+    const [customer] = await tx<{ stripe_customer_id: string }[]>`select stripe_customer_id from billing_customers where team_id = ${sub.team_id}`;
+    if (!customer) throw notFound(`Stripe customer of team ${sub.team_id}`);
+    const period = await subscriptionUsagePeriod(tx, sub.team_id, input.periodEnd);
+    await closeBillingPeriod(tx, period.id);
+
+    const end: SubscriptionShape = { plan: await plan(sub.plan_version_id), seats: sub.seats, addOns: sub.add_ons };
+    const counters = await periodCounters(tx, period.id);
+    const lines = periodLines({
+      periodStart: input.periodStart,
+      periodEnd: input.periodEnd,
+      nextPeriodEnd: input.mode === 'renewal' ? input.nextPeriodEnd : null,
+      end,
+      changes: await reconstructChanges(end, await shapeChanges(tx, sub.id, input.periodStart, input.periodEnd), plan),
+      // Usage of the whole period is priced by the plan version it ends on (documented in README).
+      usage: { plan: end.plan, counters },
+      adjustments: await adjustmentInputs(tx, period.id.toString(), sub.team_id, plan),
+    });
+    const { row, lines: stored, created } = await writeInvoice(tx, {
+      id: invoiceId,
+      teamId: sub.team_id,
+      subscriptionId: sub.id,
+      periodStart: input.periodStart,
+      periodEnd: input.periodEnd,
+      currency: end.plan.currency,
+      workflowId: input.workflowId,
+      lines,
+    });
+    await postInvoice(tx, invoiceId);
+    return {
+      invoiceId,
+      totalCents: row.total_cents.toString(),
+      created,
+      linesToPush: stored
+        .filter((l) => l.push_to_stripe && l.amount_cents !== 0n)
+        .map((l) => ({
+          lineNo: l.line_no,
+          description: l.description,
+          amountCents: l.amount_cents.toString(),
+          currency: row.currency.toLowerCase(),
+          periodStart: l.covers_start.toISOString(),
+          periodEnd: l.covers_end.toISOString(),
+          stripeCustomerId: customer.stripe_customer_id,
+          metadata: { invoice_id: invoiceId, line_no: String(l.line_no), price_key: l.price_key ?? '', plan_version_id: l.plan_version_id },
+        })),
+    };
+  });
+}

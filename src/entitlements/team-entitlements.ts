@@ -1,0 +1,73 @@
+/**
+ * What a team may do right now: the features and limits of the plan version that prices it (with its
+ * add-ons), how much of each metered limit the current period has used, and whether dunning has
+ * restricted it. Restricted teams keep their limits visible but every feature is off.
+ */
+import { pricesForTeam } from '../catalog/team-plans.js';
+import { versionEntitlements } from '../catalog/plan-entitlements.js';
+import type { PlanLimit } from '../catalog/schema.js';
+import { filterMatches } from '../pricing/dimensions.js';
+import type { Queryable } from '../shared/db.js';
+import { Dec } from '../shared/money.js';
+import { periodAt, periodCounters } from '../usage/billing-periods.js';
+import { currentSubscription } from '../subscriptions/store.js';
+
+export interface LimitState {
+  meter: string | null;
+  value: string | null;
+  window: PlanLimit['window'];
+  enforcement: PlanLimit['enforcement'];
+  /** Usage of the current billing period against a metered limit; null when not metered here. */
+  used: string | null;
+  remaining: string | null;
+  /** Alert thresholds (percent) the usage has reached. */
+  thresholdsReached: string[];
+  exceeded: boolean;
+}
+
+export interface TeamEntitlements {
+  teamId: string;
+  planVersionId: string | null;
+  subscriptionStatus: string | null;
+  restricted: boolean;
+  features: Record<string, boolean>;
+  limits: Record<string, LimitState>;
+  periodStart: string | null;
+  periodEnd: string | null;
+  computedAt: string;
+}
+
+export async function teamEntitlements(sql: Queryable, teamId: string, now = new Date()): Promise<TeamEntitlements> {
+  const [prices, subscription, period] = await Promise.all([pricesForTeam(sql, teamId, now), currentSubscription(sql, teamId), periodAt(sql, teamId, now)]);
+  const restricted = subscription?.status === 'restricted';
+  const base = { teamId, subscriptionStatus: subscription?.status ?? null, restricted, periodStart: period?.periodStart ?? null, periodEnd: period?.periodEnd ?? null, computedAt: now.toISOString() };
+  if (!prices) return { ...base, planVersionId: null, features: {}, limits: {} };
+  const addOns = subscription && subscription.plan_version_id === prices.planVersion.id ? subscription.add_ons : [];
+  const { features, limits } = versionEntitlements(prices.planVersion, addOns);
+  const counters = period && Object.values(limits).some((l) => l.meter && l.window === 'billing_period') ? await periodCounters(sql, period.periodId) : [];
+  const states: Record<string, LimitState> = {};
+  for (const [name, limit] of Object.entries(limits)) {
+    const metered = limit.meter !== undefined && limit.window === 'billing_period';
+    const used = metered
+      ? counters.filter((c) => c.meter === limit.meter && filterMatches(limit.filter, c.dimensions)).reduce((t, c) => t.plus(c.quantity), new Dec(0))
+      : null;
+    const value = limit.value === null ? null : new Dec(limit.value);
+    const percent = used && value && value.gt(0) ? used.div(value).times(100) : null;
+    states[name] = {
+      meter: limit.meter ?? null,
+      value: limit.value,
+      window: limit.window,
+      enforcement: limit.enforcement,
+      used: used?.toFixed() ?? null,
+      remaining: used && value ? Dec.max(0, value.minus(used)).toFixed() : null,
+      thresholdsReached: percent ? limit.alertThresholdsPercent.filter((t) => percent.gte(t)) : [],
+      exceeded: Boolean(used && value && used.gt(value)),
+    };
+  }
+  return {
+    ...base,
+    planVersionId: prices.planVersion.id,
+    features: restricted ? Object.fromEntries(Object.keys(features).map((f) => [f, false])) : features,
+    limits: states,
+  };
+}

@@ -1,0 +1,94 @@
+/** Starting, signalling and updating subscription workflows from the api (and the webhook route). */
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
+import type { Queryable } from '../shared/db.js';
+import { SubscriptionId, TeamId } from '../shared/search-attributes.js';
+import { getPlanVersion } from '../catalog/plan-versions.js';
+import { getSubscription, initialWorkflowState, type SubscriptionRow } from '../subscriptions/store.js';
+import { workflowIds } from '../workflows/ids.js';
+import { subscriptionLifecycle, type SubscriptionLifecycleInput } from '../workflows/subscription-lifecycle.js';
+import { createCheckoutUpdate, type CheckoutResult, type SubscriptionTiming } from '../workflows/subscription-messages.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Production timing: periods follow Stripe; dunning retries after 3, 5 and 7 days, then 7 days of grace. */
+export const DEFAULT_SUBSCRIPTION_TIMING: SubscriptionTiming = {
+  periodMs: null,
+  dunningRetryDelaysMs: [3 * DAY_MS, 5 * DAY_MS, 7 * DAY_MS],
+  dunningGraceMs: 7 * DAY_MS,
+  stripeInvoiceWaitWarnMs: 2 * 60 * 60 * 1000,
+};
+
+/** Timing from the api's configuration (defaults: DEFAULT_SUBSCRIPTION_TIMING). */
+export function subscriptionTimingFromConfig(config: {
+  BILLING_PERIOD_SECONDS?: number | undefined;
+  DUNNING_RETRY_DELAYS_SECONDS: string;
+  DUNNING_GRACE_SECONDS: number;
+}): SubscriptionTiming {
+  return {
+    ...DEFAULT_SUBSCRIPTION_TIMING,
+    periodMs: config.BILLING_PERIOD_SECONDS ? config.BILLING_PERIOD_SECONDS * 1000 : null,
+    dunningRetryDelaysMs: config.DUNNING_RETRY_DELAYS_SECONDS.split(',').map((s) => Number(s) * 1000),
+    dunningGraceMs: config.DUNNING_GRACE_SECONDS * 1000,
+  };
+}
+
+export interface SubscriptionWorkflows {
+  client: Client;
+  taskQueue: string;
+  timing: SubscriptionTiming;
+}
+
+async function startArgs(sql: Queryable, row: SubscriptionRow, timing: SubscriptionTiming): Promise<SubscriptionLifecycleInput> {
+  const plan = await getPlanVersion(sql, row.plan_version_id);
+  return { subscriptionId: row.id, teamId: row.team_id, timing, state: initialWorkflowState(row, plan.currency) };
+}
+
+function startOptions(w: SubscriptionWorkflows, row: SubscriptionRow) {
+  return {
+    taskQueue: w.taskQueue,
+    workflowId: workflowIds.subscription(row.id),
+    typedSearchAttributes: [
+      { key: TeamId, value: row.team_id },
+      { key: SubscriptionId, value: row.id },
+    ],
+  };
+}
+
+/** The subscription's workflow, started if need be, answers with its Checkout session. */
+export async function checkoutThroughWorkflow(
+  w: SubscriptionWorkflows,
+  sql: Queryable,
+  row: SubscriptionRow,
+  request: { successUrl: string; cancelUrl: string },
+) {
+  const start = new WithStartWorkflowOperation(subscriptionLifecycle, {
+    ...startOptions(w, row),
+    args: [await startArgs(sql, row, w.timing)],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  return w.client.workflow.executeUpdateWithStart(createCheckoutUpdate, {
+    args: [{ requestId: `checkout:${row.id}`, ...request }],
+    updateId: `checkout:${row.id}`,
+    startWorkflowOperation: start,
+  }) as Promise<CheckoutResult>;
+}
+
+/** Signals a subscription's workflow, starting it from its row if it is not running. */
+export async function signalSubscription<Args extends unknown[]>(
+  w: SubscriptionWorkflows,
+  sql: Queryable,
+  subscriptionId: string,
+  signal: SignalDefinition<Args>,
+  args: Args,
+): Promise<string> {
+  const row = await getSubscription(sql, subscriptionId);
+  const handle = await w.client.workflow.signalWithStart(subscriptionLifecycle, {
+    ...startOptions(w, row),
+    args: [await startArgs(sql, row, w.timing)],
+    // The definition's own type checks `args` at the call site; the SDK's option types lose it here.
+    signal: signal as SignalDefinition<unknown[]>,
+    signalArgs: args as unknown[],
+  });
+  return handle.workflowId;
+}

@@ -1,0 +1,151 @@
+/**
+ * Subscriptions in Postgres: created at checkout (idempotent by the team's request key), then changed
+ * only by the subscription workflow's activities. Every change is also appended to
+ * subscription_changes, which period close reads to prorate.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Queryable, Sql } from '../shared/db.js';
+import { inTransaction } from '../shared/db.js';
+import { requestHash } from '../shared/crypto.js';
+import { AppError, idempotencyConflict, notFound } from '../shared/errors.js';
+import type { SubscriptionStatus } from '../workflows/subscription-messages.js';
+import type { SubscriptionState } from '../workflows/subscription-state.js';
+
+export interface SubscriptionRow {
+  id: string;
+  team_id: string;
+  plan_version_id: string;
+  seats: number;
+  add_ons: string[];
+  status: SubscriptionStatus;
+  cancel_at_period_end: boolean;
+  current_period_start: Date | null;
+  current_period_end: Date | null;
+  stripe_checkout_session_id: string | null;
+  stripe_checkout_url: string | null;
+  stripe_subscription_id: string | null;
+  stripe_items: Record<string, string>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NewSubscription {
+  teamId: string;
+  planVersionId: string;
+  seats: number;
+  addOns: string[];
+  idempotencyKey: string;
+}
+
+export function newSubscriptionId(): string {
+  return `sub_${randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}`;
+}
+
+/**
+ * The team's incomplete subscription for this checkout request, created if new. A team with a live
+ * subscription gets a `conflict`: it changes plan instead of subscribing twice.
+ */
+export async function createSubscription(sql: Sql, input: NewSubscription): Promise<{ row: SubscriptionRow; created: boolean }> {
+  const hash = requestHash({ planVersionId: input.planVersionId, seats: input.seats, addOns: [...input.addOns].sort() });
+  return inTransaction(sql, async (tx) => {
+    // One checkout at a time per team: the advisory lock orders concurrent requests.
+    await tx`select pg_advisory_xact_lock(hashtextextended(${`subscriptions:${input.teamId}`}, 0))`;
+    const [existing] = await tx<(SubscriptionRow & { request_hash: Buffer })[]>`
+      select * from subscriptions where team_id = ${input.teamId} and idempotency_key = ${input.idempotencyKey}`;
+    if (existing) {
+      if (!existing.request_hash.equals(hash)) throw idempotencyConflict(input.idempotencyKey);
+      return { row: existing, created: false };
+    }
+    const [live] = await tx`select id from subscriptions where team_id = ${input.teamId} and status in ('active', 'past_due', 'restricted')`;
+    if (live) throw new AppError('conflict', `Team ${input.teamId} already has subscription ${live.id}; change its plan instead`);
+    const [row] = await tx<SubscriptionRow[]>`
+      insert into subscriptions (id, team_id, plan_version_id, seats, add_ons, status, idempotency_key, request_hash)
+      values (${newSubscriptionId()}, ${input.teamId}, ${input.planVersionId}, ${input.seats}, ${tx.json([...input.addOns].sort())},
+              'incomplete', ${input.idempotencyKey}, ${hash})
+      returning *`;
+    return { row: row!, created: true };
+  });
+}
+
+export async function getSubscription(sql: Queryable, subscriptionId: string): Promise<SubscriptionRow> {
+  const [row] = await sql<SubscriptionRow[]>`select * from subscriptions where id = ${subscriptionId}`;
+  if (!row) throw notFound(`Subscription ${subscriptionId}`);
+  return row;
+}
+
+/** The team's live subscription, else its most recent one. */
+export async function currentSubscription(sql: Queryable, teamId: string): Promise<SubscriptionRow | null> {
+  const [row] = await sql<SubscriptionRow[]>`
+    select * from subscriptions where team_id = ${teamId}
+    order by (status in ('active', 'past_due', 'restricted')) desc, created_at desc limit 1`;
+  return row ?? null;
+}
+
+export async function subscriptionByStripeId(sql: Queryable, stripeSubscriptionId: string): Promise<SubscriptionRow | null> {
+  const [row] = await sql<SubscriptionRow[]>`select * from subscriptions where stripe_subscription_id = ${stripeSubscriptionId}`;
+  return row ?? null;
+}
+
+/** The state a subscription workflow starts from, read from the row (first run, or a restart). */
+export function initialWorkflowState(row: SubscriptionRow, currency: string): SubscriptionState {
+  return {
+    status: row.status,
+    currency,
+    planVersionId: row.plan_version_id,
+    seats: row.seats,
+    addOns: row.add_ons,
+    periodStart: row.current_period_start?.toISOString() ?? null,
+    periodEnd: row.current_period_end?.toISOString() ?? null,
+    cancelAtPeriodEnd: row.cancel_at_period_end,
+    checkoutCompleted: row.status !== 'incomplete',
+    checkout: null,
+    stripeSubscriptionId: row.stripe_subscription_id,
+    stripeSubscription: null,
+    seen: [],
+    inbox: [],
+    closes: [],
+    pendingInvoiceEvents: [],
+    planChanges: [],
+  };
+}
+
+export type ChangeKind = 'activated' | 'seats' | 'add_ons' | 'plan' | 'cancel' | 'status' | 'period';
+
+/** Appends a change once per (subscription, request); returns false when it was recorded before. */
+export async function appendChange(
+  tx: Queryable,
+  change: { subscriptionId: string; requestId: string; kind: ChangeKind; effectiveAt: string; detail: Record<string, unknown> },
+): Promise<boolean> {
+  const rows = await tx`
+    insert into subscription_changes (subscription_id, kind, effective_at, detail, request_id)
+    values (${change.subscriptionId}, ${change.kind}, ${change.effectiveAt}, ${tx.json(change.detail as never)}, ${change.requestId})
+    on conflict (subscription_id, request_id) do nothing
+    returning id`;
+  return rows.length > 0;
+}
+
+export interface ChangeRow {
+  kind: ChangeKind;
+  effective_at: Date;
+  detail: Record<string, unknown>;
+}
+
+/** Seat, add-on and plan changes effective in [from, to), oldest first. */
+export async function shapeChanges(sql: Queryable, subscriptionId: string, from: string, to: string): Promise<ChangeRow[]> {
+  return sql<ChangeRow[]>`
+    select kind, effective_at, detail from subscription_changes
+    where subscription_id = ${subscriptionId} and kind in ('seats', 'add_ons', 'plan')
+      and effective_at >= ${from} and effective_at < ${to}
+    order by effective_at, id`;
+}
+
+/**
+ * The usage period of a subscription period, found by its end: a subscription's first usage period
+ * may start a moment after the Stripe period (see openSubscriptionUsagePeriod), its end never moves.
+ */
+export async function subscriptionUsagePeriod(sql: Queryable, teamId: string, periodEnd: string): Promise<{ id: bigint; period_start: Date }> {
+  const [period] = await sql<{ id: bigint; period_start: Date }[]>`
+    select id, period_start from billing_periods where team_id = ${teamId} and period_end = ${periodEnd} and source = 'explicit'`;
+  if (!period) throw notFound(`Usage period of team ${teamId} ending ${periodEnd}`);
+  return period;
+}

@@ -1,0 +1,201 @@
+/**
+ * Closes one period of a subscription (`period:<subscriptionId>:<periodStart>`, started once by the
+ * subscription; a duplicate id is rejected): freezes the period's usage, rates it into an internal
+ * invoice with lines traceable to meters, price versions and the ledger, posts receivable and revenue,
+ * puts the usage lines on the Stripe invoice with keys derived from each line, reconciles Stripe's
+ * total with ours (a mismatch fails this workflow, loudly), then waits for payment and runs dunning.
+ */
+import {
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { BillingState } from '../shared/search-attributes.js';
+import { DB_ACTIVITY, STRIPE_ACTIVITY } from './options.js';
+import type { StripeEventSummary } from './stripe-event.js';
+import { invoiceEventSignal, periodOutcomeSignal, type PeriodOutcome, type SubscriptionTiming } from './subscription-messages.js';
+
+const db = proxyActivities<Activities>(DB_ACTIVITY);
+const stripe = proxyActivities<Activities>(STRIPE_ACTIVITY);
+
+export interface CloseBillingPeriodInput {
+  subscriptionId: string;
+  teamId: string;
+  parentWorkflowId: string;
+  periodStart: string;
+  periodEnd: string;
+  /** End of the next period, whose fixed fees Stripe's renewal invoice charges in advance; null when final. */
+  nextPeriodEnd: string | null;
+  /** renewal: our usage lines join Stripe's renewal invoice; final: we create the (last) invoice. */
+  mode: 'renewal' | 'final';
+  timing: SubscriptionTiming;
+}
+
+export type CloseStage =
+  | 'rating'
+  | 'awaiting_stripe_invoice'
+  | 'pushing_lines'
+  | 'awaiting_finalization'
+  | 'reconciliation_mismatch'
+  | 'awaiting_payment'
+  | 'dunning'
+  | 'restricted'
+  | 'paid'
+  | 'closed_without_charge';
+
+export interface CloseView {
+  stage: CloseStage;
+  invoiceId: string | null;
+  stripeInvoiceId: string | null;
+  totalCents: string | null;
+  paymentFailures: number;
+}
+
+export const closeStateQuery = defineQuery<CloseView>('closeState');
+
+export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promise<CloseView> {
+  const v: CloseView = { stage: 'rating', invoiceId: null, stripeInvoiceId: null, totalCents: null, paymentFailures: 0 };
+  const events: StripeEventSummary[] = [];
+  const seen = new Set<string>();
+  setHandler(invoiceEventSignal, (event) => {
+    if (seen.has(event.id)) return;
+    seen.add(event.id);
+    events.push(event);
+  });
+  setHandler(closeStateQuery, () => v);
+  const stage = (next: CloseStage) => {
+    v.stage = next;
+    upsertSearchAttributes([{ key: BillingState, value: next }]);
+  };
+  const ofInvoice = (type: string) => events.filter((e) => e.type === type && (v.stripeInvoiceId === null || e.invoice?.id === v.stripeInvoiceId));
+
+  stage('rating');
+  const invoice = await db.invoicePeriod({
+    subscriptionId: input.subscriptionId,
+    periodStart: input.periodStart,
+    periodEnd: input.periodEnd,
+    nextPeriodEnd: input.nextPeriodEnd,
+    mode: input.mode,
+    workflowId: workflowInfo().workflowId,
+  });
+  v.invoiceId = invoice.invoiceId;
+  v.totalCents = invoice.totalCents;
+
+  if (input.mode === 'final' && invoice.totalCents === '0') {
+    await db.setInvoiceStatus({ invoiceId: invoice.invoiceId, status: 'paid' });
+    stage('closed_without_charge');
+    await tellParent('closed_without_charge');
+    return v;
+  }
+
+  // The Stripe invoice that will carry this period: Stripe's renewal invoice, or one we create.
+  if (input.mode === 'renewal') {
+    stage('awaiting_stripe_invoice');
+    while (!(await condition(() => ofInvoice('invoice.created').length > 0, input.timing.stripeInvoiceWaitWarnMs))) {
+      log.warn('Stripe renewal invoice has not arrived', { invoiceId: invoice.invoiceId, periodEnd: input.periodEnd });
+      upsertSearchAttributes([{ key: BillingState, value: 'stripe_invoice_late' }]);
+    }
+    v.stripeInvoiceId = ofInvoice('invoice.created')[0]!.invoice!.id;
+  } else {
+    v.stripeInvoiceId = await stripe.createStripeInvoice({ invoiceId: invoice.invoiceId, idempotencyKey: `stripe-invoice:${invoice.invoiceId}` });
+  }
+  stage('pushing_lines');
+  const items: { lineNo: number; stripeInvoiceItemId: string }[] = [];
+  for (const line of invoice.linesToPush) {
+    const stripeInvoiceItemId = await stripe.pushInvoiceItem({
+      invoiceId: invoice.invoiceId,
+      stripeInvoiceId: v.stripeInvoiceId,
+      line,
+      // One key per line, derived from the line: a retry after a crash cannot add it twice.
+      idempotencyKey: `invoice-item:${invoice.invoiceId}:${line.lineNo}`,
+    });
+    items.push({ lineNo: line.lineNo, stripeInvoiceItemId });
+  }
+  await db.recordStripeInvoice({ invoiceId: invoice.invoiceId, stripeInvoiceId: v.stripeInvoiceId, items });
+  await stripe.finalizeStripeInvoice({ stripeInvoiceId: v.stripeInvoiceId, idempotencyKey: `finalize:${invoice.invoiceId}` });
+
+  stage('awaiting_finalization');
+  await condition(() => ofInvoice('invoice.finalized').length > 0 || paidEvent() !== undefined);
+  const finalized = ofInvoice('invoice.finalized')[0] ?? paidEvent()!;
+  const reconciled = await db.reconcileInvoice({
+    invoiceId: invoice.invoiceId,
+    stripeInvoiceId: v.stripeInvoiceId,
+    stripeTotalCents: finalized.invoice!.totalCents,
+  });
+  if (!reconciled.matched) {
+    // Fail the workflow itself, not just an activity: the UI lists it as Failed, with both totals,
+    // and the invoice row says `mismatch`. Nothing is charged or marked paid behind a wrong total.
+    stage('reconciliation_mismatch');
+    throw ApplicationFailure.create({
+      type: 'invoice_total_mismatch',
+      message: `Stripe invoice ${v.stripeInvoiceId} totals ${reconciled.stripeTotalCents} cents; internal invoice ${invoice.invoiceId} totals ${reconciled.internalTotalCents}`,
+      nonRetryable: true,
+      details: [reconciled],
+    });
+  }
+
+  stage('awaiting_payment');
+  await condition(() => paidEvent() !== undefined || failures() > 0);
+  if (paidEvent()) {
+    await recordPaid();
+    stage('paid');
+    await tellParent('paid');
+    return v;
+  }
+
+  // Dunning: retries after configured delays, then a grace period, then restriction until paid.
+  stage('dunning');
+  await db.setBillingStatus({ invoiceId: invoice.invoiceId, invoiceStatus: 'past_due', subscriptionStatus: 'past_due', subscriptionId: input.subscriptionId });
+  await tellParent('payment_failed');
+  for (const [i, delayMs] of input.timing.dunningRetryDelaysMs.entries()) {
+    if (await condition(() => paidEvent() !== undefined, delayMs)) break;
+    try {
+      await stripe.retryInvoicePayment({ stripeInvoiceId: v.stripeInvoiceId, idempotencyKey: `dunning:${invoice.invoiceId}:${i + 1}` });
+    } catch (err) {
+      // A decline is an answer, not an outage: the next retry (or the grace period) follows.
+      log.info('dunning retry declined', { invoiceId: invoice.invoiceId, attempt: i + 1, error: String(err) });
+    }
+  }
+  if (!paidEvent() && !(await condition(() => paidEvent() !== undefined, input.timing.dunningGraceMs))) {
+    await db.setBillingStatus({ invoiceId: invoice.invoiceId, invoiceStatus: 'past_due', subscriptionStatus: 'restricted', subscriptionId: input.subscriptionId });
+    stage('restricted');
+    await tellParent('restricted');
+    await condition(() => paidEvent() !== undefined);
+  }
+  await recordPaid();
+  await db.setBillingStatus({ invoiceId: invoice.invoiceId, invoiceStatus: 'paid', subscriptionStatus: 'active', subscriptionId: input.subscriptionId });
+  stage('paid');
+  await tellParent('recovered');
+  return v;
+
+  function paidEvent(): StripeEventSummary | undefined {
+    return ofInvoice('invoice.paid')[0];
+  }
+  function failures(): number {
+    v.paymentFailures = ofInvoice('invoice.payment_failed').length;
+    return v.paymentFailures;
+  }
+  async function recordPaid(): Promise<void> {
+    const paid = paidEvent()!;
+    await db.recordInvoicePayment({ invoiceId: invoice.invoiceId, stripeEventId: paid.id, amountPaidCents: paid.invoice!.amountPaidCents, paidAt: paid.createdAt });
+  }
+  async function tellParent(outcome: PeriodOutcome['outcome']): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(input.parentWorkflowId).signal(periodOutcomeSignal, {
+        workflowId: workflowInfo().workflowId,
+        periodStart: input.periodStart,
+        outcome,
+      });
+    } catch (err) {
+      // A canceled subscription's workflow may have ended; the outcome is in Postgres either way.
+      log.info('subscription workflow did not take the period outcome', { outcome, error: String(err) });
+    }
+  }
+}
