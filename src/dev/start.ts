@@ -73,8 +73,10 @@ async function main(): Promise<void> {
     say('stopped');
     process.exit(code);
   };
-  process.once('SIGINT', () => void stopAll(0));
-  process.once('SIGTERM', () => void stopAll(0));
+  // `on`, not `once`: Ctrl-C may arrive twice (from the terminal and passed on by scripts/run.mjs),
+  // and a second signal must not kill this process halfway through stopping its children.
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
 
   try {
     // Postgres
