@@ -9,7 +9,7 @@
  * Then an independent recount of every counter from the raw events, the dedup check, the COGS
  * reconciliation and the ledger verifier.
  *
- * npm run bench -- ingest [--seconds=30] [--single-seconds=15] [--concurrency=8] [--teams=1000] [--warmup=10]
+ * npm run bench -- ingest [--seconds=30] [--single-seconds=15] [--single-rate=200] [--concurrency=8] [--teams=1000] [--warmup=10]
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -227,6 +227,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
   const concurrency = option(ctx.args, 'concurrency', 8);
   const teamCount = option(ctx.args, 'teams', 1000);
   const warmupSeconds = option(ctx.args, 'warmup', 10);
+  const singleRate = option(ctx.args, 'single-rate', SINGLE_RATE_PER_S);
   const admin = createSql(ctx.services.adminDbUrl, { applicationName: 'bench-ingest-admin', max: concurrency });
 
   // The api, as its own process, configured like production except for where its services are.
@@ -298,8 +299,11 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     const halfRate = eventsPerS / 2 / BATCH;
     ctx.log(`  ${round(eventsPerS, 0)} events/s; half saturation: ${round(halfRate, 1)} batches/s for ${seconds}s`);
     const half = await openLoop(client, traffic, seconds, halfRate, BATCH);
-    ctx.log(`single events at ${SINGLE_RATE_PER_S} requests/s for ${singleSeconds}s`);
-    const single = await openLoop(client, traffic, singleSeconds, SINGLE_RATE_PER_S, 1);
+    ctx.log(`single events at ${singleRate} requests/s for ${singleSeconds}s`);
+    const singleCpuBefore = await cpuSnapshot(admin, api.child.pid!);
+    const single = await openLoop(client, traffic, singleSeconds, singleRate, 1);
+    const singleCpuAfter = await cpuSnapshot(admin, api.child.pid!);
+    const singleCpuMs = (side: 'api' | 'db') => round((singleCpuAfter[side] - singleCpuBefore[side]) / single.requests, 2);
 
     await api.stop();
     ctx.log('raw ceiling: the same rows by plain multi-row INSERTs');
@@ -327,6 +331,9 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
       single_p50_ms: round(percentile(singleSorted, 50)),
       single_p95_ms: round(percentile(singleSorted, 95)),
       single_rate_per_s: round(single.requests / single.elapsedS, 0),
+      /** CPU one single-event request costs the api and Postgres: what decides the rate they can sustain. */
+      single_cpu_ms_api: singleCpuMs('api'),
+      single_cpu_ms_postgres: singleCpuMs('db'),
       failed_requests: all.reduce((n, p) => n + p.failed, 0),
       raw_insert_rows_per_s: round(rawPerS, 0),
       ratio_to_raw: round(eventsPerS / rawPerS, 3),
