@@ -2,8 +2,9 @@
  * Posting to the ledger: one call of the SECURITY DEFINER function ledger_post() (sql/00002) per
  * batch, i.e. one round trip, for one or many ledger transactions.
  *
- * Given a pool, a call is its own database transaction: it is retried a bounded number of times on a
- * deadlock or serialization failure, and a business rejection (insufficient_funds, limit_exceeded)
+ * Given a pool, a call is its own database transaction (shared with concurrent calls through the same
+ * pool by group commit, group-commit.ts, invisibly to each caller): it is retried a bounded number
+ * of times on a deadlock or serialization failure, and a business rejection (insufficient_funds, limit_exceeded)
  * is recorded after the rollback, in its own statement, so a retry of that key is rejected the same
  * way. Given a TxSql, it runs inside the caller's transaction and neither retries nor records: the
  * error thrown is a LedgerRejectedError carrying the LedgerRejection, which the caller records with
@@ -19,7 +20,8 @@
  *
  * A batch is all or nothing. A rejection names (and remembers) only the request that caused it.
  */
-import { isTransaction, retryTransient, sqlState, type Queryable } from '../shared/db.js';
+import { isTransaction, retryTransient, sqlState, type Queryable, type Sql } from '../shared/db.js';
+import { LIMITS } from '../shared/limits.js';
 import { AppError, notFound, validationError } from '../shared/errors.js';
 import type { ErrorCode } from '../shared/error-codes.js';
 import type {
@@ -31,6 +33,7 @@ import type {
   ReverseRequest,
   Side,
 } from './contract.js';
+import { PostingQueue } from './group-commit.js';
 import { isUuid, postArguments, prepareRequests, type InternalRequest, type PreparedRequest } from './request.js';
 
 /** A business rejection of one request of a posting; `rejection` is what recordRejection() stores. */
@@ -143,8 +146,29 @@ interface PostRow {
   account_version: bigint;
 }
 
+/** One posting queue per pool (group-commit.ts). */
+const queues = new WeakMap<Sql, PostingQueue>();
+
+function queueOf(sql: Sql): PostingQueue {
+  let queue = queues.get(sql);
+  if (!queue) {
+    queue = new PostingQueue(
+      (prepared) => retryTransient(() => callPost(sql, prepared)),
+      (prepared) => postAlone(sql, prepared),
+      { callsInFlightMax: LIMITS.ledgerPostCallsInFlightMax, transactionsPerCallMax: LIMITS.ledgerGroupCommitTransactionsMax },
+    );
+    queues.set(sql, queue);
+  }
+  return queue;
+}
+
 async function submit(sql: Queryable, prepared: PreparedRequest[]): Promise<PostedTransaction[]> {
   if (isTransaction(sql)) return callPost(sql, prepared);
+  return queueOf(sql).submit(prepared);
+}
+
+/** One submission in a database transaction of its own, its rejection recorded. */
+async function postAlone(sql: Sql, prepared: PreparedRequest[]): Promise<PostedTransaction[]> {
   try {
     return await retryTransient(() => callPost(sql, prepared));
   } catch (err) {

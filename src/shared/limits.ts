@@ -30,6 +30,10 @@ export const LIMITS = {
   pageSizeDefault: 50,
   /** Ledger transactions in one posting call (one database transaction). */
   ledgerPostBatchMax: 1000,
+  /** ledger_post calls in flight at once per pool; postings submitted meanwhile wait and share the next call (group commit). */
+  ledgerPostCallsInFlightMax: 2,
+  /** Ledger transactions one shared (group-commit) call may carry. */
+  ledgerGroupCommitTransactionsMax: 200,
   /** Legs of one ledger transaction. */
   ledgerLegsPerTransactionMax: 512,
   /** Catalog: tiers of one graduated or volume price. */
