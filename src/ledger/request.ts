@@ -198,23 +198,27 @@ export function prepareRequests(requests: readonly InternalRequest[]): PreparedR
   });
 }
 
+/** An account as ledger_post() takes it (also what usage_post_cogs() passes on to it). */
+export function accountArgument(spec: AccountSpec): Record<string, unknown> {
+  const a = normalizeAccount(spec);
+  return {
+    code: a.code,
+    kind: a.kind,
+    currency: a.currency,
+    owner_type: a.ownerType,
+    owner_id: a.ownerId,
+    shards: a.shards,
+    min_balance_minor: a.minBalanceMinor?.toString() ?? null,
+    max_balance_minor: a.maxBalanceMinor?.toString() ?? null,
+  };
+}
+
 /** The two jsonb arguments of ledger_post(): the accounts used (each once) and the transactions. */
 export function postArguments(prepared: readonly PreparedRequest[]): { accounts: string; transactions: string } {
   const accounts = new Map<string, Required<AccountSpec>>();
   for (const p of prepared) for (const leg of p.legs) accounts.set(leg.account.code, leg.account);
   return {
-    accounts: JSON.stringify(
-      [...accounts.values()].map((a) => ({
-        code: a.code,
-        kind: a.kind,
-        currency: a.currency,
-        owner_type: a.ownerType,
-        owner_id: a.ownerId,
-        shards: a.shards,
-        min_balance_minor: a.minBalanceMinor?.toString() ?? null,
-        max_balance_minor: a.maxBalanceMinor?.toString() ?? null,
-      })),
-    ),
+    accounts: JSON.stringify([...accounts.values()].map(accountArgument)),
     transactions: JSON.stringify(
       prepared.map((p, idx) => ({
         idx,

@@ -1,17 +1,9 @@
 /**
- * COGS into the ledger, inside the caller's transaction: the cost changes of a batch (or of carried
- * and trimmed gauges) become ledger postings by rounding by difference (cogs-posting.ts).
+ * COGS into the ledger for the period operations (carried-over and trimmed gauges), inside the
+ * caller's transaction, through the same usage_post_cogs() that ingest uses (sql/00006).
  */
-import { postTransactions } from '../ledger/post.js';
 import type { TxSql } from '../shared/db.js';
-import { buildCogsPostings, type CogsPostingContext } from './cogs-posting.js';
-import type { CostChange } from './usage-store.js';
-
-/** Posts a batch's cost changes. COGS accounts have no limits, so the ledger cannot reject them. */
-export async function postCogs(tx: TxSql, changes: readonly CostChange[], ctx: CogsPostingContext): Promise<void> {
-  const requests = buildCogsPostings(changes, ctx);
-  if (requests.length > 0) await postTransactions(tx, requests);
-}
+import { cogsAccountsArgument } from './cogs-posting.js';
 
 /** A cost row of usage_seed_gauges / usage_trim_period / usage_ensure_periods. */
 export interface CostRow {
@@ -24,13 +16,18 @@ export interface CostRow {
   c1: string;
 }
 
-/** Posts the cost rows of a period operation, numbered from usage_cogs_posting_seq. */
-export async function postCostRows(tx: TxSql, rows: readonly CostRow[], actor: string, effectiveAt: Date): Promise<void> {
-  // Only counters with a provider are costed (the others have no cost rate).
-  const changes: CostChange[] = rows
-    .filter((r) => r.d.provider !== undefined && r.c0 !== r.c1)
-    .map((r) => ({ counterId: r.counter_id, teamId: r.team, periodId: r.period_id, meter: r.meter, provider: r.d.provider!, model: r.d.model ?? null, costBefore: r.c0, costAfter: r.c1 }));
-  if (changes.length === 0) return;
-  const [seq] = await tx<{ n: bigint }[]>`select nextval('usage_cogs_posting_seq') as n`;
-  await postCogs(tx, changes, { appId: actor, postingSeq: seq!.n, effectiveAt });
+/** Posts the cost rows of a period operation; returns the posting number, or null when nothing moved. */
+export async function postCostRows(tx: TxSql, rows: readonly CostRow[], actor: string, effectiveAt: Date): Promise<bigint | null> {
+  const costed = rows.filter((r) => r.d.provider !== undefined && r.c0 !== r.c1);
+  if (costed.length === 0) return null;
+  const costs = costed.map((r) => ({ counter_id: r.counter_id.toString(), team: r.team, period_id: r.period_id.toString(), meter: r.meter, d: r.d, c0: r.c0, c1: r.c1 }));
+  const [row] = await tx<{ seq: bigint | null }[]>`
+    select usage_post_cogs(
+      array(select row(c.counter_id, c.team, c.period_id, c.meter, c.d, c.c0, c.c1)::usage_ingest_cost
+            from rows from (jsonb_to_recordset(${JSON.stringify(costs)}::text::jsonb)
+                            as (counter_id bigint, team text, period_id bigint, meter text, d jsonb, c0 numeric, c1 numeric))
+                 with ordinality as c(counter_id, team, period_id, meter, d, c0, c1, ord)
+            order by c.ord),
+      ${cogsAccountsArgument(costed.map((r) => r.d.provider!))}::text::jsonb, ${actor}, ${effectiveAt}) as seq`;
+  return row!.seq;
 }

@@ -1,6 +1,6 @@
 /**
  * `POST /v1/usage`: validate the whole batch, check the teams, then count it in one Postgres
- * transaction (events, periods, counters, rollups, adjustments, COGS posting). Each event gets a
+ * statement and transaction (events, counters, rollups, adjustments, COGS posting). Each event gets a
  * result in request order:
  *   accepted   counted now (adjusted: counted into a closed period, as an adjustment)
  *   duplicate  this (app, idempotencyKey) was counted before with the same content: not counted again
@@ -10,12 +10,11 @@
  * Within one batch, a key's first occurrence is the one that counts.
  */
 import type { Sql } from '../shared/db.js';
-import { inTransaction, sqlState } from '../shared/db.js';
+import { retryTransient, sqlState } from '../shared/db.js';
 import { LIMITS } from '../shared/limits.js';
 import { AppError, type FieldError } from '../shared/errors.js';
 import type { AppDirectory } from '../platform/app-directory.js';
 import { validateBatch, type ValidatedEvent } from './batch-validation.js';
-import { postCogs } from './cogs-ledger.js';
 import { ensurePeriods } from './billing-periods.js';
 import { countEvents, type EventOutcome, type EventStatus } from './usage-store.js';
 
@@ -57,12 +56,8 @@ export async function ingestUsage(sql: Sql, directory: AppDirectory, caller: Ing
   for (const e of events) if (!first.has(e.idempotencyKey)) first.set(e.idempotencyKey, e);
 
   const distinct = [...first.values()];
-  const count = () =>
-    inTransaction(sql, async (tx) => {
-      const counted = await countEvents(tx, caller.appId, distinct, now);
-      if (counted.postingSeq !== null) await postCogs(tx, counted.costs, { appId: caller.appId, postingSeq: counted.postingSeq, effectiveAt: now });
-      return counted.outcomes;
-    });
+  // One statement, so one database transaction: the batch, its counters and its COGS posting.
+  const count = async () => (await retryTransient(() => countEvents(sql, caller.appId, distinct, now))).outcomes;
   let outcomes: Map<number, EventOutcome>;
   try {
     outcomes = await count();

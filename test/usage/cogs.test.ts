@@ -4,12 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { adminSql, appSql } from '../helpers/context.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { Dec } from '../../src/shared/money.js';
-import { validateBatch } from '../../src/usage/batch-validation.js';
-import { buildCogsPostings, roundedDeltaMinor } from '../../src/usage/cogs-posting.js';
+import { postCostRows, type CostRow } from '../../src/usage/cogs-ledger.js';
 import { reconcileCogs } from '../../src/usage/recount.js';
-import { ensurePeriods } from '../../src/usage/billing-periods.js';
 import { LIMITS } from '../../src/shared/limits.js';
-import { countEvents, type CostChange } from '../../src/usage/usage-store.js';
 import { counters, createTeams, llmEvent, storageEvent, usageApp } from './fixtures.js';
 
 const u = await usageApp({ teams: 0 });
@@ -93,56 +90,57 @@ describe('rounding by difference', () => {
     expect(await reconcileCogs(appSql(), [p])).toEqual([{ provider: p, countersMinor: 4n, cogsMinor: 4n, payableMinor: 4n, ok: true }]);
   });
 
-  it('reports each batch\'s rounded differences for the ledger', async () => {
+  it('posts each batch\'s rounded difference, and nothing for a batch whose difference is zero', async () => {
     const p = provider('tiny');
     await publish({ provider: p, meter: 'llm.input_tokens', unitCost: '0.4', per: '1000000', effectiveFrom: '2020-01-01T00:00:00Z' });
     const [team] = await createTeams(u.api, u.appId, 1);
-    const posted: bigint[] = [];
-    for (let i = 0; i < 4; i++) {
-      const events = validateBatch({ events: [llmEvent(team!, { provider: p, inputTokens: 1, outputTokens: 0 })] });
-      await ensurePeriods(appSql(), [{ teamId: team!, at: new Date(events[0]!.timestampMs) }]);
-      const counted = await appSql().begin((tx) => countEvents(tx, u.appId, events, new Date()));
-      posted.push(counted.costs.reduce((n, c) => n + roundedDeltaMinor(c.costBefore, c.costAfter), 0n));
-    }
-    // Cumulative 0.4, 0.8, 1.2, 1.6 µ$ round to 0, 1, 1, 2: the differences post 0, 1, 0, 1.
-    expect(posted).toEqual([0n, 1n, 0n, 1n]);
+    for (let i = 0; i < 4; i++) await u.post([llmEvent(team!, { provider: p, inputTokens: 1, outputTokens: 0 })]);
+    // Cumulative 0.4, 0.8, 1.2, 1.6 µ$ round to 0, 1, 1, 2: the differences are 0, 1, 0, 1.
+    const rows = await adminSql()<{ amount_minor: bigint }[]>`
+      select e.amount_minor from ledger_entries e join ledger_accounts a on a.id = e.account_id
+      where a.code = ${`cogs:${p}:USD`} order by e.id`;
+    expect(rows.map((r) => r.amount_minor)).toEqual([1n, 1n]);
   });
 
-  it('nets changes per provider on one shard per batch, reverses a decrease, and posts nothing for zero', () => {
-    const change = (teamId: string, before: string, after: string, provider = 'openai'): CostChange => ({
-      counterId: 1n, teamId, periodId: 1n, meter: 'llm.input_tokens', provider, model: null, costBefore: before, costAfter: after,
-    });
-    const ctx = { appId: 'app', postingSeq: 7n, effectiveAt: new Date(0) };
-    expect(buildCogsPostings([change('team_a', '0', '0.0000004')], ctx)).toEqual([]);
-    expect(roundedDeltaMinor('0.0000005', '0.0000015')).toBe(2n); // half-even: 0 → 2
-    const [posting, ...more] = buildCogsPostings([change('team_a', '0', '1.5'), change('team_a', '1', '0.25'), change('team_b', '0', '2', 'anthropic')], ctx);
-    expect(more).toEqual([]);
-    expect(posting).toMatchObject({ scope: 'usage-cogs', idempotencyKey: 'cogs:7', code: 'cogs_accrual' });
-    expect(posting!.legs.map((l) => [l.account.code, l.side, l.amountMinor, l.shardKey])).toEqual([
-      ['cogs:anthropic:USD', 'debit', 2_000_000n, 'cogs:7'],
-      ['payable:anthropic:USD', 'credit', 2_000_000n, 'cogs:7'],
-      ['cogs:openai:USD', 'debit', 750_000n, 'cogs:7'],
-      ['payable:openai:USD', 'credit', 750_000n, 'cogs:7'],
+  const costRow = (counter: number, provider: string, c0: string, c1: string): CostRow => ({
+    counter_id: BigInt(counter), team: 'team_a', period_id: 1n, meter: 'llm.input_tokens', d: { provider }, c0, c1,
+  });
+  const postRows = (rows: CostRow[]) => appSql().begin((tx) => postCostRows(tx, rows, 'cogs-test', new Date(0)));
+  const legsOf = (key: string) => adminSql()<{ code: string; side: string; amount_minor: bigint; shard: number }[]>`
+    select a.code, e.side, e.amount_minor, e.shard from ledger_entries e
+    join ledger_transactions t on t.id = e.transaction_id join ledger_accounts a on a.id = e.account_id
+    where t.scope = 'usage-cogs' and t.idempotency_key = ${key} order by e.leg_index`;
+
+  it('nets changes per provider on one shard per posting, reverses a decrease, and rounds half-even', async () => {
+    const [a, b] = [provider('anth'), provider('open')];
+    const seq = await postRows([costRow(1, b, '0', '1.5'), costRow(2, b, '1', '0.25'), costRow(3, a, '0', '2')]);
+    const shard = Number(seq! % 128n);
+    expect((await legsOf(`cogs:${seq}`)).map((l) => [l.code, l.side, l.amount_minor, l.shard])).toEqual([
+      [`cogs:${a}:USD`, 'debit', 2_000_000n, shard],
+      [`payable:${a}:USD`, 'credit', 2_000_000n, shard],
+      [`cogs:${b}:USD`, 'debit', 750_000n, shard],
+      [`payable:${b}:USD`, 'credit', 750_000n, shard],
     ]);
-    const [decrease] = buildCogsPostings([change('team_a', '2', '1')], ctx);
-    expect(decrease!.legs.map((l) => [l.account.code, l.side])).toEqual([['payable:openai:USD', 'debit'], ['cogs:openai:USD', 'credit']]);
+    const decrease = await postRows([costRow(1, b, '2', '1')]);
+    expect((await legsOf(`cogs:${decrease}`)).map((l) => [l.code, l.side])).toEqual([[`payable:${b}:USD`, 'debit'], [`cogs:${b}:USD`, 'credit']]);
+    expect(await postRows([costRow(1, b, '0', '0.0000004')])).toBeNull();
+    const halfEven = await postRows([costRow(1, b, '0.0000005', '0.0000015')]); // 0 → 2 micro-dollars
+    expect((await legsOf(`cogs:${halfEven}`)).map((l) => l.amount_minor)).toEqual([2n, 2n]);
+  });
+
+  it('splits a posting that would exceed LIMITS.ledgerLegsPerTransactionMax', async () => {
+    const prefix = provider('many');
+    const rows = Array.from({ length: 400 }, (_, i) => costRow(i, `${prefix}-${i % 300}`, '0', '1'));
+    const seq = await postRows(rows);
+    const parts = [await legsOf(`cogs:${seq}`), await legsOf(`cogs:${seq}:1`), await legsOf(`cogs:${seq}:2`)];
+    expect(parts.map((legs) => legs.length)).toEqual([LIMITS.ledgerLegsPerTransactionMax, 600 - LIMITS.ledgerLegsPerTransactionMax, 0]);
+    const total = parts.flat().filter((l) => l.side === 'debit').reduce((n, l) => n + l.amount_minor, 0n);
+    expect(total).toBe(400_000_000n);
   });
 
   it('leaves a ledger that the verifier finds balanced and consistent', async () => {
     const report = await verifyLedger(adminSql());
     expect(report.violations).toEqual([]);
     expect(report.counts.transactions).toBeGreaterThan(0);
-  });
-
-  it('splits a posting that would exceed LIMITS.ledgerLegsPerTransactionMax', () => {
-    const changes = Array.from({ length: 400 }, (_, i): CostChange => ({
-      counterId: BigInt(i), teamId: `team_${i}`, periodId: 1n, meter: 'llm.input_tokens', provider: `p${i % 300}`, model: null, costBefore: '0', costAfter: '1',
-    }));
-    const requests = buildCogsPostings(changes, { appId: 'app', postingSeq: 9n, effectiveAt: new Date(0) });
-    expect(requests.length).toBeGreaterThan(1);
-    expect(requests.every((r) => r.legs.length <= LIMITS.ledgerLegsPerTransactionMax)).toBe(true);
-    expect(requests.map((r) => r.idempotencyKey).slice(0, 2)).toEqual(['cogs:9', 'cogs:9:1']);
-    const total = requests.flatMap((r) => r.legs).filter((l) => l.side === 'debit').reduce((n, l) => n + l.amountMinor, 0n);
-    expect(total).toBe(400_000_000n);
   });
 });
