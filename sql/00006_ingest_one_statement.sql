@@ -8,14 +8,14 @@
 -- (half-even), netted per provider, so the postings of a counter sum to round(its exact total).
 
 -- Exact USD cost -> ledger micro-dollars (the ledger's USD scale), half-even like src/shared/money.ts.
-create function usage_cost_minor(p_cost numeric) returns bigint language sql immutable strict as $$
-  select case when abs(x.v - trunc(x.v)) = 0.5 then (trunc(x.v) + mod(trunc(x.v), 2))::bigint
-              else round(x.v)::bigint end
-  from (select p_cost * 1000000 as v) x
+-- One expression and not STRICT, so the planner inlines it: it runs for every cost change.
+create function usage_cost_minor(p_cost numeric) returns bigint language sql immutable as $$
+  select case when abs(p_cost * 1000000 - trunc(p_cost * 1000000)) = 0.5
+              then (trunc(p_cost * 1000000) + mod(trunc(p_cost * 1000000), 2))::bigint
+              else round(p_cost * 1000000)::bigint end
 $$;
 
--- Posts the COGS accrual of a set of counter cost changes (first c0 and last c1 per counter count)
--- and returns its posting number, or null when every rounded difference nets to zero.
+-- Posts the COGS accrual of a set of counter cost changes (in the order they happened) and returns its posting number, or null when every rounded difference nets to zero.
 --
 -- One ledger transaction per call, keyed cogs:<n> in scope usage-cogs: debit cogs:<provider>,
 -- credit payable:<provider> (the other way round when a gauge correction lowered a cost), split into
@@ -34,16 +34,16 @@ declare
   v_transactions jsonb;
   v_accounts jsonb;
 begin
+  -- The changes of one counter chain (each starts where the one before it ended), so the sum of their
+  -- rounded differences is round(last after) - round(first before): no need to pair them up.
   select jsonb_agg(jsonb_build_array(n.provider, n.minor::text, n.counters) order by n.provider)
     into v_nets
   from (
-    select c.provider, sum(usage_cost_minor(c.c1) - usage_cost_minor(c.c0)) as minor, count(*) as counters
-    from (select x.d ->> 'provider' as provider,
-                 (array_agg(x.c0 order by x.ord))[1] as c0, (array_agg(x.c1 order by x.ord desc))[1] as c1
-          from unnest(p_costs) with ordinality as x(counter_id, team, period_id, meter, d, c0, c1, ord)
-          where x.d ? 'provider'
-          group by x.counter_id, x.d ->> 'provider') c
-    group by c.provider
+    select x.d ->> 'provider' as provider, sum(usage_cost_minor(x.c1) - usage_cost_minor(x.c0)) as minor,
+           count(distinct x.counter_id) as counters
+    from unnest(p_costs) x
+    where x.d ? 'provider' and x.c0 <> x.c1
+    group by x.d ->> 'provider'
   ) n
   where n.minor <> 0;
   if v_nets is null then return null; end if;
