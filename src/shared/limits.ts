@@ -7,6 +7,10 @@ export const LIMITS = {
   requestBodyBytesMax: 1024 * 1024,
   /** Usage events in one `POST /v1/usage` request. */
   usageBatchEventsMax: 1000,
+  /** usage_ingest calls in flight at once per api process; batches arriving meanwhile share the next call (group commit). */
+  usageIngestCallsInFlightMax: 3,
+  /** Events one shared (group-commit) ingest call may carry. */
+  usageIngestEventsPerCallMax: 500,
   /** How far in the future an event timestamp may be, for clock skew between the app and us. */
   usageFutureSkewMs: 5 * 60 * 1000,
   /** How old an event may be when it arrives; older events are rejected outright. */

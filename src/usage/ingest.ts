@@ -1,6 +1,7 @@
 /**
  * `POST /v1/usage`: validate the whole batch, check the teams, then count it in one Postgres
- * statement and transaction (events, counters, rollups, adjustments, COGS posting). Each event gets a
+ * statement and transaction (events, counters, rollups, adjustments, COGS posting), which concurrent
+ * batches of the same app may share (group commit, ingest-queue.ts). Each event gets a
  * result in request order:
  *   accepted   counted now (adjusted: counted into a closed period, as an adjustment)
  *   duplicate  this (app, idempotencyKey) was counted before with the same content: not counted again
@@ -16,6 +17,7 @@ import { AppError, type FieldError } from '../shared/errors.js';
 import type { AppDirectory } from '../platform/app-directory.js';
 import { validateBatch, type ValidatedEvent } from './batch-validation.js';
 import { ensurePeriods } from './billing-periods.js';
+import { IngestQueue } from './ingest-queue.js';
 import { countEvents, type EventOutcome, type EventStatus } from './usage-store.js';
 
 /** usage_ingest's SQLSTATE for "an event has no billing period yet". */
@@ -47,26 +49,14 @@ export interface IngestResult {
   rejected: number;
 }
 
-export async function ingestUsage(sql: Sql, directory: AppDirectory, caller: IngestCaller, body: unknown, now = new Date()): Promise<IngestResult> {
+export async function ingestUsage(sql: Sql, directory: AppDirectory, caller: IngestCaller, body: unknown): Promise<IngestResult> {
   const events = validateBatch(body);
   await checkTeams(directory, caller, events);
 
   // Within the batch a key counts once: its first occurrence goes to Postgres, the others follow it.
   const first = new Map<string, ValidatedEvent>();
   for (const e of events) if (!first.has(e.idempotencyKey)) first.set(e.idempotencyKey, e);
-
-  const distinct = [...first.values()];
-  // One statement, so one database transaction: the batch, its counters and its COGS posting.
-  const count = async () => (await retryTransient(() => countEvents(sql, caller.appId, distinct, now))).outcomes;
-  let outcomes: Map<number, EventOutcome>;
-  try {
-    outcomes = await count();
-  } catch (err) {
-    // The first event of a team in a new month: create its period on its own, then count again.
-    if (sqlState(err) !== PERIOD_MISSING) throw err;
-    await ensurePeriods(sql, distinct.filter((e) => inWindow(e.timestampMs, now)).map((e) => ({ teamId: e.teamId, at: new Date(e.timestampMs) })));
-    outcomes = await count();
-  }
+  const outcomes = await queueOf(sql).submit(caller.appId, [...first.values()]);
 
   const results = events.map((e): EventResult => {
     const original = first.get(e.idempotencyKey)!;
@@ -75,6 +65,38 @@ export async function ingestUsage(sql: Sql, directory: AppDirectory, caller: Ing
   });
   const tally = (s: EventStatus) => results.filter((r) => r.status === s).length;
   return { results, accepted: tally('accepted'), duplicates: tally('duplicate'), conflicts: tally('conflict'), rejected: tally('rejected') };
+}
+
+/** One ingest queue per pool (ingest-queue.ts). */
+const queues = new WeakMap<Sql, IngestQueue>();
+
+function queueOf(sql: Sql): IngestQueue {
+  let queue = queues.get(sql);
+  if (!queue) {
+    queue = new IngestQueue((appId, events) => countBatch(sql, appId, events), {
+      callsInFlightMax: LIMITS.usageIngestCallsInFlightMax,
+      eventsPerCallMax: LIMITS.usageIngestEventsPerCallMax,
+    });
+    queues.set(sql, queue);
+  }
+  return queue;
+}
+
+/**
+ * Counts distinct-key events of one app in one statement, so one database transaction: the events,
+ * their counters and the COGS posting. The time windows are judged at the moment of the call.
+ */
+async function countBatch(sql: Sql, appId: string, events: ValidatedEvent[]): Promise<Map<number, EventOutcome>> {
+  const now = new Date();
+  const count = async () => (await retryTransient(() => countEvents(sql, appId, events, now))).outcomes;
+  try {
+    return await count();
+  } catch (err) {
+    // The first event of a team in a new month: create its period on its own, then count again.
+    if (sqlState(err) !== PERIOD_MISSING) throw err;
+    await ensurePeriods(sql, events.filter((e) => inWindow(e.timestampMs, now)).map((e) => ({ teamId: e.teamId, at: new Date(e.timestampMs) })));
+    return count();
+  }
 }
 
 /** A repeated key in one batch: same content shares the first one's fate (counted once), other content conflicts. */
