@@ -3,6 +3,7 @@
  * it is stored encrypted (SECRETS_KEY) because verifying HS256 needs the secret itself. Rotation keeps
  * the new secret and the previous one, so apps can roll over without downtime, and revokes the rest.
  */
+import { webcrypto } from 'node:crypto';
 import type { Queryable, Sql } from '../shared/db.js';
 import { inTransaction } from '../shared/db.js';
 import { decryptSecret, encryptSecret, generateAppSecret, requestHash } from '../shared/crypto.js';
@@ -79,7 +80,8 @@ export async function rotateAppSecret(sql: Sql, secretsKey: Buffer, appId: strin
 
 export interface ActiveSecret {
   id: string;
-  key: Uint8Array;
+  /** Imported once per load (HMAC SHA-256, verify only): importing per request costs more than verifying. */
+  key: webcrypto.CryptoKey;
 }
 
 /** The app's active secrets, newest first; empty when the app does not exist. */
@@ -89,7 +91,12 @@ export async function loadActiveSecrets(sql: Queryable, secretsKey: Buffer, appI
     where app_id = ${appId} and revoked_at is null
     order by created_at desc, id
     limit ${LIMITS.appSecretsActiveMax}`;
-  return rows.map((r) => ({ id: r.id, key: new TextEncoder().encode(decryptSecret(secretsKey, r.ciphertext)) }));
+  return Promise.all(
+    rows.map(async (r) => ({
+      id: r.id,
+      key: await webcrypto.subtle.importKey('raw', new TextEncoder().encode(decryptSecret(secretsKey, r.ciphertext)), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']),
+    })),
+  );
 }
 
 export async function getApp(sql: Queryable, appId: string): Promise<AppView> {
