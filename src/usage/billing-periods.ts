@@ -123,7 +123,8 @@ export async function openBillingPeriod(sql: Queryable, input: { teamId: string;
     const adoptable = overlapping.length === 1 && overlapping[0]!.source === 'calendar' && overlapping[0]!.status === 'open' && overlapping[0]!.period_start.getTime() === periodStart.getTime();
     if (adoptable) {
       const p = overlapping[0]!;
-      const [beyond] = await tx`select 1 from usage_events where period_id = ${p.id} and event_at >= ${periodEnd} limit 1`;
+      // The team narrows the search to its own events (usage_events_by_team); period_id has no index.
+      const [beyond] = await tx`select 1 from usage_events where team_id = ${teamId} and event_at >= ${periodEnd} and period_id = ${p.id} limit 1`;
       if (!beyond) {
         costs.push(...(await tx<CostRow[]>`select * from usage_trim_period(${p.id}, ${periodEnd})`));
         const [adopted] = await tx<PeriodRow[]>`update billing_periods set source = 'explicit' where id = ${p.id} returning *`;
@@ -174,7 +175,7 @@ export async function moveBillingPeriodEnd(sql: Queryable, input: { teamId: stri
     if (p.status !== 'open' || input.newEnd.getTime() <= p.period_start.getTime()) {
       throw new AppError('conflict', `Period ${p.id} cannot end at ${input.newEnd.toISOString()}`);
     }
-    const [beyond] = await tx`select 1 from usage_events where period_id = ${p.id} and event_at >= ${input.newEnd} limit 1`;
+    const [beyond] = await tx`select 1 from usage_events where team_id = ${input.teamId} and event_at >= ${input.newEnd} and period_id = ${p.id} limit 1`;
     const [next] = await tx`select 1 from billing_periods where team_id = ${input.teamId} and period_start > ${p.period_start} and period_start < ${input.newEnd} limit 1`;
     if (beyond || next) throw new AppError('conflict', `Period ${p.id} has usage or a neighbour before ${input.newEnd.toISOString()}`);
     const costs = await tx<CostRow[]>`select * from usage_trim_period(${p.id}, ${input.newEnd})`;
