@@ -91,6 +91,9 @@ begin
 end
 $$;
 
+-- usage_ingest() as in sql/00004_usage.sql (see the comment there for the arguments and the steps),
+-- with two changes: a new last argument, p_cogs_accounts (usage_post_cogs's p_accounts), and step 9,
+-- which posts the COGS itself instead of returning cost rows; it returns only the event rows.
 drop function usage_ingest(text, jsonb, jsonb, timestamptz, interval, interval);
 
 create function usage_ingest(

@@ -5,7 +5,7 @@
  *
  * Why: a call has a fixed cost (period lookups, advisory locks, the COGS ledger posting, the commit)
  * and concurrent calls wait on each other's team locks. Measured on the 2-core machine, four batches
- * of 100 in one call cost ~25 % less Postgres CPU per event than four calls (bench/ingest.ts).
+ * of 100 in one call cost ~20 % less Postgres CPU per event than four calls.
  *
  * What a caller sees does not change: its batch is counted whole or not at all, and it gets its own
  * outcomes. Batches sharing a call never share an idempotency key (the call needs distinct keys; the
