@@ -8,7 +8,7 @@ export const LIMITS = {
   /** Usage events in one `POST /v1/usage` request. */
   usageBatchEventsMax: 1000,
   /** usage_ingest calls in flight at once per api process; batches arriving meanwhile share the next call (group commit). */
-  usageIngestCallsInFlightMax: 3,
+  usageIngestCallsInFlightMax: 4,
   /** Events one shared (group-commit) ingest call may carry. */
   usageIngestEventsPerCallMax: 500,
   /** How far in the future an event timestamp may be, for clock skew between the app and us. */
