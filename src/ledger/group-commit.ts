@@ -15,7 +15,7 @@
  * code differently (each must meet the stored definition on its own).
  */
 import type { AccountSpec, PostedTransaction } from './contract.js';
-import type { PreparedRequest } from './request.js';
+import { sameAccount, type PreparedRequest } from './request.js';
 
 export interface GroupCommitOptions {
   /** Calls in flight at once; more submissions wait and are grouped. */
@@ -127,16 +127,4 @@ function compatible(prepared: readonly PreparedRequest[], keys: ReadonlySet<stri
     }
   }
   return true;
-}
-
-function sameAccount(a: Required<AccountSpec>, b: Required<AccountSpec>): boolean {
-  return (
-    a.kind === b.kind &&
-    a.currency === b.currency &&
-    a.ownerType === b.ownerType &&
-    a.ownerId === b.ownerId &&
-    a.shards === b.shards &&
-    a.minBalanceMinor === b.minBalanceMinor &&
-    a.maxBalanceMinor === b.maxBalanceMinor
-  );
 }
