@@ -33,7 +33,8 @@ import type {
   ReverseRequest,
   Side,
 } from './contract.js';
-import { PostingQueue } from './group-commit.js';
+import { postingQueue } from './group-commit.js';
+import type { GroupCommit } from '../shared/group-commit.js';
 import { isUuid, postArguments, prepareRequests, type InternalRequest, type PreparedRequest } from './request.js';
 
 /** A business rejection of one request of a posting; `rejection` is what recordRejection() stores. */
@@ -147,12 +148,12 @@ interface PostRow {
 }
 
 /** One posting queue per pool (group-commit.ts). */
-const queues = new WeakMap<Sql, PostingQueue>();
+const queues = new WeakMap<Sql, GroupCommit<PreparedRequest[], PostedTransaction[]>>();
 
-function queueOf(sql: Sql): PostingQueue {
+function queueOf(sql: Sql): GroupCommit<PreparedRequest[], PostedTransaction[]> {
   let queue = queues.get(sql);
   if (!queue) {
-    queue = new PostingQueue(
+    queue = postingQueue(
       (prepared) => retryTransient(() => callPost(sql, prepared)),
       (prepared) => postAlone(sql, prepared),
       { callsInFlightMax: LIMITS.ledgerPostCallsInFlightMax, transactionsPerCallMax: LIMITS.ledgerGroupCommitTransactionsMax },

@@ -17,7 +17,7 @@ import { AppError, type FieldError } from '../shared/errors.js';
 import type { AppDirectory } from '../platform/app-directory.js';
 import { validateBatch, type ValidatedEvent } from './batch-validation.js';
 import { ensurePeriods } from './billing-periods.js';
-import { IngestQueue } from './ingest-queue.js';
+import { ingestQueue, type IngestQueue } from './ingest-queue.js';
 import { countEvents, type EventOutcome, type EventStatus } from './usage-store.js';
 
 /** usage_ingest's SQLSTATE for "an event has no billing period yet". */
@@ -56,7 +56,7 @@ export async function ingestUsage(sql: Sql, directory: AppDirectory, caller: Ing
   // Within the batch a key counts once: its first occurrence goes to Postgres, the others follow it.
   const first = new Map<string, ValidatedEvent>();
   for (const e of events) if (!first.has(e.idempotencyKey)) first.set(e.idempotencyKey, e);
-  const outcomes = await queueOf(sql).submit(caller.appId, [...first.values()]);
+  const outcomes = await queueOf(sql).submit({ appId: caller.appId, events: [...first.values()] });
 
   const results = events.map((e): EventResult => {
     const original = first.get(e.idempotencyKey)!;
@@ -73,7 +73,7 @@ const queues = new WeakMap<Sql, IngestQueue>();
 function queueOf(sql: Sql): IngestQueue {
   let queue = queues.get(sql);
   if (!queue) {
-    queue = new IngestQueue((appId, events) => countBatch(sql, appId, events), {
+    queue = ingestQueue((appId, events) => countBatch(sql, appId, events), {
       callsInFlightMax: LIMITS.usageIngestCallsInFlightMax,
       eventsPerCallMax: LIMITS.usageIngestEventsPerCallMax,
     });

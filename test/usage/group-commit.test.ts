@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ValidatedEvent } from '../../src/usage/batch-validation.js';
-import { IngestQueue } from '../../src/usage/ingest-queue.js';
+import { ingestQueue } from '../../src/usage/ingest-queue.js';
 import type { EventOutcome } from '../../src/usage/usage-store.js';
 import { adminSql } from '../helpers/context.js';
 import { counters, createTeams, llmEvent, usageApp } from './fixtures.js';
@@ -41,7 +41,7 @@ describe('the ingest queue', () => {
     const calls: Array<{ appId: string; keys: string[] }> = [];
     let release!: () => void;
     const blocked = new Promise<void>((r) => (release = r));
-    const queue = new IngestQueue(
+    const queue = ingestQueue(
       async (appId, events) => {
         calls.push({ appId, keys: events.map((e) => e.idempotencyKey) });
         if (calls.length === 1) await blocked; // Hold the only lane so the rest queue up.
@@ -52,11 +52,11 @@ describe('the ingest queue', () => {
       { callsInFlightMax: 1, eventsPerCallMax: 100 },
     );
 
-    const first = queue.submit('app-a', [event(0, 'k0')]);
-    const a1 = queue.submit('app-a', [event(0, 'k1'), event(1, 'k2')]);
-    const b1 = queue.submit('app-b', [event(0, 'k3')]);
-    const a2 = queue.submit('app-a', [event(0, 'k1')]); // same key as a1: must wait for a later call
-    const a3 = queue.submit('app-a', [event(0, 'poison')]);
+    const first = queue.submit({ appId: 'app-a', events: [event(0, 'k0')] });
+    const a1 = queue.submit({ appId: 'app-a', events: [event(0, 'k1'), event(1, 'k2')] });
+    const b1 = queue.submit({ appId: 'app-b', events: [event(0, 'k3')] });
+    const a2 = queue.submit({ appId: 'app-a', events: [event(0, 'k1')] }); // same key as a1: must wait for a later call
+    const a3 = queue.submit({ appId: 'app-a', events: [event(0, 'poison')] });
     release();
     const settled = await Promise.allSettled([first, a1, b1, a2, a3]);
 

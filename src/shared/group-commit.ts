@@ -1,0 +1,82 @@
+/**
+ * Group commit, the mechanism under ledger postings (src/ledger/group-commit.ts) and usage batches
+ * (src/usage/ingest-queue.ts): at most `callsInFlightMax` calls run at once; what is submitted
+ * meanwhile waits, and when a call ends, the oldest waiting submission and the later ones that may
+ * join it go together in the next call, the rest keeping their places.
+ *
+ * A shared call fails as a whole, so when it fails each of its submissions runs again on its own,
+ * one after the other, and gets the answer it would have got alone.
+ */
+export interface GroupCommitCalls<T, R> {
+  /** One call for several submissions, returning each one's result in order. */
+  together(items: T[]): Promise<R[]>;
+  /** One submission on its own: a group of one, and the fallback after a failed shared call. */
+  alone(item: T): Promise<R>;
+  /** A group starting with the oldest waiting submission; `add` takes a later one in, or refuses it. */
+  group(first: T): { add(item: T): boolean };
+}
+
+interface Waiter<T, R> {
+  item: T;
+  resolve: (result: R) => void;
+  reject: (err: unknown) => void;
+}
+
+export class GroupCommit<T, R> {
+  private waiting: Waiter<T, R>[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly calls: GroupCommitCalls<T, R>,
+    private readonly callsInFlightMax: number,
+  ) {}
+
+  submit(item: T): Promise<R> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.callsInFlightMax && this.waiting.length > 0) {
+      const group = this.take();
+      this.inFlight++;
+      void this.run(group).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private take(): Waiter<T, R>[] {
+    const [head, ...rest] = this.waiting;
+    const builder = this.calls.group(head!.item);
+    const group = [head!];
+    const left: Waiter<T, R>[] = [];
+    for (const w of rest) (builder.add(w.item) ? group : left).push(w);
+    this.waiting = left;
+    return group;
+  }
+
+  private async run(group: Waiter<T, R>[]): Promise<void> {
+    if (group.length === 1) return settle(group[0]!, () => this.calls.alone(group[0]!.item));
+    let results: R[];
+    try {
+      results = await this.calls.together(group.map((w) => w.item));
+    } catch {
+      // Whose submission failed the call, and how, only a call of its own can tell.
+      for (const w of group) await settle(w, () => this.calls.alone(w.item));
+      return;
+    }
+    group.forEach((w, i) => w.resolve(results[i]!));
+  }
+}
+
+async function settle<T, R>(w: Waiter<T, R>, call: () => Promise<R>): Promise<void> {
+  try {
+    w.resolve(await call());
+  } catch (err) {
+    w.reject(err);
+  }
+}
