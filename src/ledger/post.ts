@@ -34,7 +34,7 @@ import type {
   Side,
 } from './contract.js';
 import { postingQueue } from './group-commit.js';
-import type { GroupCommit } from '../shared/group-commit.js';
+import { onePer } from '../shared/group-commit.js';
 import { isUuid, postArguments, prepareRequests, type InternalRequest, type PreparedRequest } from './request.js';
 
 /** A business rejection of one request of a posting; `rejection` is what recordRejection() stores. */
@@ -148,20 +148,13 @@ interface PostRow {
 }
 
 /** One posting queue per pool (group-commit.ts). */
-const queues = new WeakMap<Sql, GroupCommit<PreparedRequest[], PostedTransaction[]>>();
-
-function queueOf(sql: Sql): GroupCommit<PreparedRequest[], PostedTransaction[]> {
-  let queue = queues.get(sql);
-  if (!queue) {
-    queue = postingQueue(
-      (prepared) => retryTransient(() => callPost(sql, prepared)),
-      (prepared) => postAlone(sql, prepared),
-      { callsInFlightMax: LIMITS.ledgerPostCallsInFlightMax, transactionsPerCallMax: LIMITS.ledgerGroupCommitTransactionsMax },
-    );
-    queues.set(sql, queue);
-  }
-  return queue;
-}
+const queueOf = onePer((sql: Sql) =>
+  postingQueue(
+    (prepared) => retryTransient(() => callPost(sql, prepared)),
+    (prepared) => postAlone(sql, prepared),
+    { callsInFlightMax: LIMITS.ledgerPostCallsInFlightMax, transactionsPerCallMax: LIMITS.ledgerGroupCommitTransactionsMax },
+  ),
+);
 
 async function submit(sql: Queryable, prepared: PreparedRequest[]): Promise<PostedTransaction[]> {
   if (isTransaction(sql)) return callPost(sql, prepared);

@@ -80,3 +80,15 @@ async function settle<T, R>(w: Waiter<T, R>, call: () => Promise<R>): Promise<vo
     w.reject(err);
   }
 }
+
+/**
+ * One value per key, made on first use and gone with the key: a group-commit queue per database pool.
+ */
+export function onePer<K extends object, V>(make: (key: K) => V): (key: K) => V {
+  const made = new WeakMap<K, V>();
+  return (key) => {
+    let value = made.get(key);
+    if (value === undefined) made.set(key, (value = make(key)));
+    return value;
+  };
+}

@@ -17,7 +17,8 @@ import { AppError, type FieldError } from '../shared/errors.js';
 import type { AppDirectory } from '../platform/app-directory.js';
 import { validateBatch, type ValidatedEvent } from './batch-validation.js';
 import { ensurePeriods } from './billing-periods.js';
-import { ingestQueue, type IngestQueue } from './ingest-queue.js';
+import { onePer } from '../shared/group-commit.js';
+import { ingestQueue } from './ingest-queue.js';
 import { countEvents, type EventOutcome, type EventStatus } from './usage-store.js';
 
 /** usage_ingest's SQLSTATE for "an event has no billing period yet". */
@@ -68,19 +69,12 @@ export async function ingestUsage(sql: Sql, directory: AppDirectory, caller: Ing
 }
 
 /** One ingest queue per pool (ingest-queue.ts). */
-const queues = new WeakMap<Sql, IngestQueue>();
-
-function queueOf(sql: Sql): IngestQueue {
-  let queue = queues.get(sql);
-  if (!queue) {
-    queue = ingestQueue((appId, events) => countBatch(sql, appId, events), {
-      callsInFlightMax: LIMITS.usageIngestCallsInFlightMax,
-      eventsPerCallMax: LIMITS.usageIngestEventsPerCallMax,
-    });
-    queues.set(sql, queue);
-  }
-  return queue;
-}
+const queueOf = onePer((sql: Sql) =>
+  ingestQueue((appId, events) => countBatch(sql, appId, events), {
+    callsInFlightMax: LIMITS.usageIngestCallsInFlightMax,
+    eventsPerCallMax: LIMITS.usageIngestEventsPerCallMax,
+  }),
+);
 
 /**
  * Counts distinct-key events of one app in one statement, so one database transaction: the events,
