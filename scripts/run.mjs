@@ -10,6 +10,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
+import { clearInterval, setInterval } from 'node:timers';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,4 +39,13 @@ const child = spawn(process.execPath, ['--import', 'tsx', join(root, entry), ...
 // Signals are passed on (Ctrl-C reaches the child from the terminal too; the entries treat a second
 // signal as the same request), and this process exits with the child.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+// A process manager may signal only the top process. For `npm start` that is npm, which then ends its
+// shell, and no signal reaches this process: losing the parent (its id changes) counts as a SIGTERM.
+const parent = process.ppid;
+const parentWatch = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(parentWatch);
+  child.kill('SIGTERM');
+}, 250);
+parentWatch.unref();
 child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 1)));

@@ -15,6 +15,13 @@ export interface ManagedProcess {
   stop(timeoutMs?: number): Promise<void>;
 }
 
+/** Children started here that have not exited, in start order: what the supervisor stops on the way out. */
+const live = new Set<ManagedProcess>();
+
+export function liveProcesses(): ManagedProcess[] {
+  return [...live];
+}
+
 export function startProcess(
   name: string,
   command: string,
@@ -43,7 +50,7 @@ export function startProcess(
     });
     child.once('error', () => resolve(-1));
   });
-  return {
+  const managed: ManagedProcess = {
     name,
     child,
     logFile: opts.logFile,
@@ -66,6 +73,10 @@ export function startProcess(
       clearTimeout(timer);
     },
   };
+  // Registered at spawn, not when ready: a stop requested while it starts must find it too.
+  live.add(managed);
+  void exited.then(() => live.delete(managed));
+  return managed;
 }
 
 /** Resolves when something accepts TCP connections on host:port, or rejects after `timeoutMs`. */

@@ -1,8 +1,9 @@
 /**
  * `npm start`: the whole service on embedded defaults. Starts (or reuses, from the environment)
  * Postgres, the Temporal dev server with its Web UI and a Stripe endpoint; migrates; seeds the demo;
- * runs the worker and the api; prints where everything is. Ctrl-C stops it all; the next start
- * resumes the same state from the data folder.
+ * runs the worker and the api; prints where everything is. Ctrl-C, a SIGTERM or SIGHUP to this
+ * process (or to `npm start` alone) stops it all (src/dev/supervisor.ts); the next start resumes the
+ * same state from the data folder.
  *
  *   DATABASE_URL     use this Postgres instead of the embedded one (DATABASE_ADMIN_URL for migrations)
  *   TEMPORAL_ADDRESS use this Temporal instead of the embedded dev server
@@ -18,6 +19,7 @@ import { loadDevState, saveDevState } from './dev-state.js';
 import { prepareDatabase } from './database-setup.js';
 import { startEmbeddedPostgres, type EmbeddedPg } from './postgres-server.js';
 import { isPortFree, startProcess, type ManagedProcess } from './processes.js';
+import { superviseChildren } from './supervisor.js';
 import { startStripeMock } from './stripe-mock.js';
 import { startTemporalDevServer } from './temporal-server.js';
 import { ensureSearchAttributes } from '../shared/temporal.js';
@@ -63,20 +65,8 @@ async function main(): Promise<void> {
   const dir = dataDir();
   const logs = join(dir, 'logs');
   const state = loadDevState(dir);
-  const stoppers: Array<() => Promise<void>> = [];
-  let stopping = false;
-  const stopAll = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say('stopping…');
-    for (const stop of stoppers.reverse()) await stop().catch((err) => say(`stop failed: ${(err as Error).message}`));
-    say('stopped');
-    process.exit(code);
-  };
-  // `on`, not `once`: Ctrl-C may arrive twice (from the terminal and passed on by scripts/run.mjs),
-  // and a second signal must not kill this process halfway through stopping its children.
-  process.on('SIGINT', () => void stopAll(0));
-  process.on('SIGTERM', () => void stopAll(0));
+  const supervisor = superviseChildren({ say });
+  const stopAll = supervisor.stopAll;
 
   try {
     // Postgres
@@ -91,8 +81,10 @@ async function main(): Promise<void> {
       say(`Postgres: ${new URL(appUrl).host} (DATABASE_URL)`);
     } else {
       await requirePort(PORTS.postgres, 'embedded Postgres', 'BILLING_PG_PORT');
-      const pg: EmbeddedPg = await startEmbeddedPostgres({ dir: join(dir, 'postgres'), port: PORTS.postgres, password: state.postgresPassword });
-      stoppers.push(() => pg.stop());
+      // Registered before it is up: a stop requested while Postgres starts waits for it, then stops it.
+      const starting = startEmbeddedPostgres({ dir: join(dir, 'postgres'), port: PORTS.postgres, password: state.postgresPassword });
+      supervisor.onStop(() => starting.then((pg) => pg.stop(), () => undefined));
+      const pg: EmbeddedPg = await starting;
       ({ appUrl, adminUrl } = await prepareDatabase({
         serverAdminUrl: pg.adminUrl('postgres'),
         database: 'billing',
@@ -121,7 +113,6 @@ async function main(): Promise<void> {
         namespace: NAMESPACE,
         logFile: join(logs, 'temporal.log'),
       });
-      stoppers.push(() => server.process.stop());
       temporalAddress = server.address;
       temporalUi = server.uiUrl;
       say(`Temporal: dev server ${temporalAddress}, state in ${join(dir, 'temporal.sqlite')}`);
@@ -134,7 +125,6 @@ async function main(): Promise<void> {
       await requirePort(PORTS.stripeMock, 'stripe-mock', 'STRIPE_MOCK_PORT');
       const bin = await ensureTool(STRIPE_MOCK, { log: say });
       const mock = await startStripeMock({ bin, port: PORTS.stripeMock, logFile: join(logs, 'stripe-mock.log') });
-      stoppers.push(() => mock.process.stop());
       stripeKey = 'sk_test_stripemock';
       stripeUrl = mock.url;
       say(`Stripe: stripe-mock at ${mock.url} (set STRIPE_SECRET_KEY to use your Stripe test mode)`);
@@ -171,11 +161,9 @@ async function main(): Promise<void> {
     const worker = startProcess('worker', process.execPath, [...tsx, 'src/workers/billing.ts'], {
       cwd: PROJECT_ROOT, env: childEnv, logFile: join(logs, 'worker.log'),
     });
-    stoppers.push(() => worker.stop());
     const api = startProcess('api', process.execPath, [...tsx, 'src/api/server.ts'], {
       cwd: PROJECT_ROOT, env: childEnv, logFile: join(logs, 'api.log'),
     });
-    stoppers.push(() => api.stop());
     const apiUrl = `http://127.0.0.1:${PORTS.api}`;
     await waitReady(`${apiUrl}/health/ready`, [worker, api]);
 
@@ -185,7 +173,7 @@ async function main(): Promise<void> {
 
     for (const child of [worker, api]) {
       void child.exited.then((code) => {
-        if (!stopping) {
+        if (!supervisor.stopping) {
           say(`${child.name} exited with ${code}; see ${child.logFile}`);
           void stopAll(1);
         }
