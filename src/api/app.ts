@@ -3,7 +3,6 @@
  * capability, the OpenAPI document and its docs page, and the single error mapper.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { routePath } from 'hono/route';
@@ -29,6 +28,7 @@ import { adminCostRates } from './routes/admin-cost-rates.js';
 import { adminReports } from './routes/admin-reports.js';
 import { ledger } from './routes/ledger.js';
 import { entitlements } from './routes/entitlements.js';
+import { docs } from './routes/docs.js';
 
 export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
@@ -84,7 +84,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
     info: { title: 'Billing & usage ledger', version: '0.1.0', description: 'Errors are application/problem+json with a stable `code`.' },
     servers: [{ url: deps.publicUrl }],
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.route('/docs', docs);
   app.get('/problems/:code', (c) => {
     const code = c.req.param('code');
     if (!isErrorCode(code)) throw new AppError('not_found', `No problem type ${code}`);
