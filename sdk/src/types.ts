@@ -125,8 +125,10 @@ export interface CheckoutRequest {
   planCode: string;
   seats?: number;
   addOns?: string[];
-  successUrl: string;
-  cancelUrl: string;
+  /** Where Checkout returns after payment; default: the app's checkoutSuccessUrl, set at app registration. */
+  successUrl?: string;
+  /** Where Checkout returns when the customer cancels; default: the app's checkoutCancelUrl. */
+  cancelUrl?: string;
   /** Makes retries safe; generated when omitted (and reused by the client's own retries). */
   idempotencyKey?: string;
 }

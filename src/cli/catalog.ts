@@ -1,13 +1,13 @@
 /**
  * `npm run cli -- catalog apply <file> [--dry-run]`: publishes each plan of a catalog file whose
  * content differs from its latest version (one transaction; a second apply changes nothing).
- * Connects as DATABASE_URL. Exit codes follow sysexits: 64 usage, 65 invalid file, 66 unreadable.
+ * Connects as DATABASE_URL (beside `npm start`: its database, see src/cli/environment.ts). Exit codes follow sysexits: 64 usage, 65 invalid file, 66 unreadable.
  */
 import { readFileSync } from 'node:fs';
-import { cliConfigSchema, loadConfigOrExit } from '../shared/config.js';
 import { createSql, type Sql } from '../shared/db.js';
 import { AppError } from '../shared/errors.js';
 import { applyCatalog, parseCatalogFile } from '../catalog/catalog-file.js';
+import { cliEnvironment, need } from './environment.js';
 
 const USAGE = 'usage: npm run cli -- catalog apply <file.yaml> [--dry-run]\n';
 
@@ -45,7 +45,8 @@ export async function catalogCommand(args: string[], io: CatalogCommandIo = {}):
     return 65;
   }
 
-  const sql = io.sql ?? createSql(loadConfigOrExit(cliConfigSchema).DATABASE_URL, { applicationName: 'billing-cli', max: 1 });
+  const env = io.sql ? null : cliEnvironment();
+  const sql = io.sql ?? createSql(need(env!.databaseUrl, 'DATABASE_URL', env!), { applicationName: 'billing-cli', max: 1 });
   try {
     const outcomes = await applyCatalog(sql, catalog, 'cli', { dryRun });
     for (const o of outcomes) out(`${o.code}: ${o.created ? (dryRun ? 'would publish' : 'published') : 'unchanged'} ${o.versionId}\n`);

@@ -1,12 +1,12 @@
 /** `migrate` and `ledger verify`: operator commands on the database, as its owner (DATABASE_ADMIN_URL, else DATABASE_URL). */
-import { cliConfigSchema, loadConfigOrExit } from '../shared/config.js';
 import { createSql, type Sql } from '../shared/db.js';
+import { cliEnvironment, need } from './environment.js';
 import { migrate } from '../db/migrate.js';
 import { formatReport, verifyLedger } from '../ledger/verify.js';
 
 export async function withOwnerSql<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
-  const config = loadConfigOrExit(cliConfigSchema);
-  const sql = createSql(config.DATABASE_ADMIN_URL ?? config.DATABASE_URL, { applicationName: 'billing-cli', max: 1 });
+  const env = cliEnvironment();
+  const sql = createSql(need(env.adminDatabaseUrl, 'DATABASE_ADMIN_URL (or DATABASE_URL)', env), { applicationName: 'billing-cli', max: 1 });
   try {
     return await fn(sql);
   } finally {

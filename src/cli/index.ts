@@ -4,16 +4,24 @@
  *   migrate                  bring the database to the current schema
  *   ledger verify            recompute every ledger balance and invariant from the entries
  *   catalog apply <file>     publish the plans of a catalog file (idempotent; --dry-run)
+ *   apps register|checkout-urls   register an app (its secret is printed once); set its Checkout defaults
+ *
+ * Beside `npm start` the commands need no environment: they find its database and secrets in the
+ * data folder (src/cli/environment.ts); variables such as DATABASE_URL override that.
  */
 import { catalogCommand } from './catalog.js';
 import { ledgerCommand, migrateCommand } from './database.js';
 import { setupCommand } from './setup.js';
+import { appsCommand } from './apps.js';
+import { CliConfigError } from './environment.js';
+import { ConfigError } from '../shared/config.js';
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   setup: setupCommand,
   migrate: migrateCommand,
   ledger: ledgerCommand,
   catalog: catalogCommand,
+  apps: appsCommand,
 };
 
 const [name, ...args] = process.argv.slice(2);
@@ -25,6 +33,10 @@ if (!command) {
 command(args).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof CliConfigError || err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   },

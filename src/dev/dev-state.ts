@@ -14,11 +14,30 @@ export interface DevState {
   appDbPassword: string;
   webhookSecret: string;
   demoAppSecret?: string;
+  /** Where the last `npm start` runs its services: what `npm run cli -- …` uses when the environment names none. */
+  endpoints?: DevEndpoints;
+}
+
+export interface DevEndpoints {
+  apiUrl: string;
+  databaseUrl: string;
+  adminDatabaseUrl: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  temporalUiUrl: string | null;
+  /** stripe-mock; null when the launcher uses a Stripe account (STRIPE_SECRET_KEY, never written here). */
+  stripeApiUrl: string | null;
+}
+
+/** The dev state of the data folder, if `npm start` ever ran there (never creates one). */
+export function readDevState(dir: string): DevState | null {
+  const file = join(dir, 'dev-state.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DevState) : null;
 }
 
 export function loadDevState(dir: string): DevState {
-  const file = join(dir, 'dev-state.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DevState;
+  const existing = readDevState(dir);
+  if (existing) return existing;
   mkdirSync(dir, { recursive: true });
   const state: DevState = {
     adminToken: `adm_${randomBytes(24).toString('base64url')}`,

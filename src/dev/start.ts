@@ -167,6 +167,17 @@ async function main(): Promise<void> {
     const apiUrl = `http://127.0.0.1:${PORTS.api}`;
     await waitReady(`${apiUrl}/health/ready`, [worker, api]);
 
+    state.endpoints = {
+      apiUrl,
+      databaseUrl: appUrl,
+      adminDatabaseUrl: adminUrl,
+      temporalAddress,
+      temporalNamespace: NAMESPACE,
+      temporalUiUrl: temporalUi,
+      stripeApiUrl: env.STRIPE_SECRET_KEY ? null : (stripeUrl ?? null),
+    };
+    saveDevState(dir, state);
+
     const client = new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: NAMESPACE });
     await startProvisionTeam(client, TASK_QUEUE, DEMO_TEAM_ID);
     await client.connection.close();

@@ -4,22 +4,49 @@
  * the new secret and the previous one, so apps can roll over without downtime, and revokes the rest.
  */
 import { webcrypto } from 'node:crypto';
+import { z } from 'zod';
 import type { Queryable, Sql } from '../shared/db.js';
 import { inTransaction } from '../shared/db.js';
 import { decryptSecret, encryptSecret, generateAppSecret, requestHash } from '../shared/crypto.js';
 import { idempotencyConflict, notFound } from '../shared/errors.js';
 import { LIMITS } from '../shared/limits.js';
 
+/** An http(s) URL Stripe Checkout can send the customer back to (Stripe's `{CHECKOUT_SESSION_ID}` placeholder may appear in it). */
+export const checkoutUrlSchema = z.url({ protocol: /^https?$/ }).max(LIMITS.urlLengthMax);
+
+/** Where Stripe Checkout sends the customer back when a checkout request names no URLs. */
+export interface CheckoutDefaults {
+  checkoutSuccessUrl: string | null;
+  checkoutCancelUrl: string | null;
+}
+
 export interface AppInput {
   appId: string;
   name: string;
+  checkoutSuccessUrl?: string;
+  checkoutCancelUrl?: string;
 }
 
-export interface AppView {
+export interface AppView extends CheckoutDefaults {
   appId: string;
   name: string;
   createdAt: string;
 }
+
+interface AppRow {
+  name: string;
+  created_at: Date;
+  checkout_success_url: string | null;
+  checkout_cancel_url: string | null;
+}
+
+const toView = (appId: string, r: AppRow): AppView => ({
+  appId,
+  name: r.name,
+  createdAt: r.created_at.toISOString(),
+  checkoutSuccessUrl: r.checkout_success_url,
+  checkoutCancelUrl: r.checkout_cancel_url,
+});
 
 export interface CreatedApp extends AppView {
   /** Present only in the response that created the secret. */
@@ -28,24 +55,45 @@ export interface CreatedApp extends AppView {
   replayed: boolean;
 }
 
+/** Registers an app once by id (a replay with the same input returns it without its secret). */
 export async function registerApp(sql: Sql, secretsKey: Buffer, input: AppInput, actor: string): Promise<CreatedApp> {
+  // Absent URLs leave the hash as it was before apps had them, so earlier registrations still replay.
   const hash = requestHash(input);
   return inTransaction(sql, async (tx) => {
-    const inserted = await tx<{ created_at: Date }[]>`
-      insert into apps (id, name, request_hash) values (${input.appId}, ${input.name}, ${hash})
+    const inserted = await tx<AppRow[]>`
+      insert into apps (id, name, request_hash, checkout_success_url, checkout_cancel_url)
+      values (${input.appId}, ${input.name}, ${hash}, ${input.checkoutSuccessUrl ?? null}, ${input.checkoutCancelUrl ?? null})
       on conflict (id) do nothing
-      returning created_at`;
+      returning name, created_at, checkout_success_url, checkout_cancel_url`;
     if (inserted.length === 0) {
-      const [existing] = await tx<{ name: string; request_hash: Buffer; created_at: Date }[]>`
-        select name, request_hash, created_at from apps where id = ${input.appId}`;
+      const [existing] = await tx<(AppRow & { request_hash: Buffer })[]>`select * from apps where id = ${input.appId}`;
       if (!existing!.request_hash.equals(hash)) throw idempotencyConflict(input.appId);
-      return { appId: input.appId, name: existing!.name, createdAt: existing!.created_at.toISOString(), secret: null, secretId: null, replayed: true };
+      return { ...toView(input.appId, existing!), secret: null, secretId: null, replayed: true };
     }
     const secret = generateAppSecret();
     const [row] = await tx<{ id: string }[]>`
       insert into app_secrets (app_id, ciphertext) values (${input.appId}, ${encryptSecret(secretsKey, secret)}) returning id`;
-    await audit(tx, actor, 'app.registered', input.appId, { name: input.name });
-    return { appId: input.appId, name: input.name, createdAt: inserted[0]!.created_at.toISOString(), secret, secretId: row!.id, replayed: false };
+    await audit(tx, actor, 'app.registered', input.appId, { name: input.name, checkoutSuccessUrl: input.checkoutSuccessUrl, checkoutCancelUrl: input.checkoutCancelUrl });
+    return { ...toView(input.appId, inserted[0]!), secret, secretId: row!.id, replayed: false };
+  });
+}
+
+/**
+ * Sets (a URL) or clears (null) the app's Checkout defaults; a field left undefined keeps its value.
+ * Idempotent: setting what is already there changes nothing and audits nothing.
+ */
+export async function setCheckoutDefaults(sql: Sql, appId: string, change: Partial<CheckoutDefaults>, actor: string): Promise<AppView> {
+  return inTransaction(sql, async (tx) => {
+    const [before] = await tx<AppRow[]>`select * from apps where id = ${appId}`;
+    if (!before) throw notFound(`App ${appId}`);
+    const success = change.checkoutSuccessUrl === undefined ? before.checkout_success_url : change.checkoutSuccessUrl;
+    const cancel = change.checkoutCancelUrl === undefined ? before.checkout_cancel_url : change.checkoutCancelUrl;
+    if (success === before.checkout_success_url && cancel === before.checkout_cancel_url) return toView(appId, before);
+    const [after] = await tx<AppRow[]>`
+      update apps set checkout_success_url = ${success}, checkout_cancel_url = ${cancel} where id = ${appId}
+      returning name, created_at, checkout_success_url, checkout_cancel_url`;
+    await audit(tx, actor, 'app.checkout_defaults_set', appId, { checkoutSuccessUrl: success, checkoutCancelUrl: cancel });
+    return toView(appId, after!);
   });
 }
 
@@ -100,9 +148,9 @@ export async function loadActiveSecrets(sql: Queryable, secretsKey: Buffer, appI
 }
 
 export async function getApp(sql: Queryable, appId: string): Promise<AppView> {
-  const [row] = await sql<{ name: string; created_at: Date }[]>`select name, created_at from apps where id = ${appId}`;
+  const [row] = await sql<AppRow[]>`select name, created_at, checkout_success_url, checkout_cancel_url from apps where id = ${appId}`;
   if (!row) throw notFound(`App ${appId}`);
-  return { appId, name: row.name, createdAt: row.created_at.toISOString() };
+  return toView(appId, row);
 }
 
 export async function audit(sql: Queryable, actor: string, action: string, subject: string, details: Record<string, unknown>): Promise<void> {

@@ -49,6 +49,8 @@ export const LIMITS = {
   planLimitsMax: 100,
   /** Catalog: plans in one catalog file (`npm run cli -- catalog apply`). */
   catalogFilePlansMax: 200,
+  /** URLs we store or hand to Stripe (Checkout success and cancel URLs); the schema says the same. */
+  urlLengthMax: 2048,
   /** Stripe webhook timestamp tolerance. */
   stripeWebhookToleranceSeconds: 300,
 } as const;

@@ -1,6 +1,6 @@
-/** Operator routes for apps: register (the secret is shown once) and rotate secrets. */
+/** Operator routes for apps: register (the secret is shown once), read, set Checkout defaults, rotate secrets. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { registerApp, rotateAppSecret } from '../../platform/apps.js';
+import { checkoutUrlSchema as CheckoutUrl, getApp, registerApp, rotateAppSecret, setCheckoutDefaults } from '../../platform/apps.js';
 import { requireAdmin } from '../auth/admin.js';
 import { IdSchema, problemResponses, router } from '../openapi.js';
 
@@ -8,19 +8,42 @@ const AppInput = z
   .object({
     appId: IdSchema.openapi({ example: 'app_receipts' }),
     name: z.string().min(1).max(200).openapi({ example: 'ReceiptsInOrder' }),
+    checkoutSuccessUrl: CheckoutUrl.optional().openapi({
+      description: 'Where Checkout returns after payment when a checkout request names no successUrl',
+      example: 'https://receipts.example/billing/done?session={CHECKOUT_SESSION_ID}',
+    }),
+    checkoutCancelUrl: CheckoutUrl.optional().openapi({
+      description: 'Where Checkout returns when the customer cancels and the request names no cancelUrl',
+      example: 'https://receipts.example/billing',
+    }),
   })
   .strict()
   .openapi('AppInput');
 
-const App = z
+const CheckoutDefaultsInput = z
+  .object({
+    checkoutSuccessUrl: CheckoutUrl.nullable().optional().openapi({ description: 'A URL sets it, null clears it, absent keeps it' }),
+    checkoutCancelUrl: CheckoutUrl.nullable().optional().openapi({ description: 'A URL sets it, null clears it, absent keeps it' }),
+  })
+  .strict()
+  .openapi('CheckoutDefaultsInput');
+
+const AppView = z
   .object({
     appId: z.string(),
     name: z.string(),
     createdAt: z.string(),
-    secret: z.string().nullable().openapi({ description: 'The HMAC secret; only in the response that created it' }),
-    secretId: z.string().nullable().openapi({ description: 'Put it in the JWT header as `kid` to skip a lookup' }),
+    checkoutSuccessUrl: z.string().nullable(),
+    checkoutCancelUrl: z.string().nullable(),
   })
-  .openapi('App');
+  .openapi('AppView');
+
+const App = AppView.extend({
+  secret: z.string().nullable().openapi({ description: 'The HMAC secret; only in the response that created it' }),
+  secretId: z.string().nullable().openapi({ description: 'Put it in the JWT header as `kid` to skip a lookup' }),
+}).openapi('App');
+
+const AppIdParam = z.object({ appId: IdSchema.openapi({ param: { name: 'appId', in: 'path' }, example: 'app_receipts' }) });
 
 const RotatedSecret = z
   .object({
@@ -44,7 +67,8 @@ adminApps
       path: '/',
       tags: ['admin'],
       summary: 'Register an app',
-      description: 'Idempotent by appId. The response that creates the app carries its secret; replays return the app without it.',
+      description:
+        'Idempotent by appId. The response that creates the app carries its secret; replays return the app without it. `checkoutSuccessUrl` and `checkoutCancelUrl` are the defaults of its checkout requests.',
       security,
       request: { body: { content: { 'application/json': { schema: AppInput } }, required: true } },
       responses: {
@@ -63,13 +87,38 @@ adminApps
   )
   .openapi(
     createRoute({
+      method: 'get',
+      path: '/{appId}',
+      tags: ['admin'],
+      summary: 'Read an app',
+      security,
+      request: { params: AppIdParam },
+      responses: { 200: { description: 'The app', content: { 'application/json': { schema: AppView } } }, ...problemResponses },
+    }),
+    async (c) => c.json(await getApp(c.get('deps').sql, c.req.valid('param').appId), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/{appId}',
+      tags: ['admin'],
+      summary: "Set an app's Checkout defaults",
+      description: 'The success and cancel URLs its checkout requests use when they name none. Idempotent: the same values change nothing.',
+      security,
+      request: { params: AppIdParam, body: { content: { 'application/json': { schema: CheckoutDefaultsInput } }, required: true } },
+      responses: { 200: { description: 'The app as it now is', content: { 'application/json': { schema: AppView } } }, ...problemResponses },
+    }),
+    async (c) => c.json(await setCheckoutDefaults(c.get('deps').sql, c.req.valid('param').appId, c.req.valid('json'), 'admin'), 200),
+  )
+  .openapi(
+    createRoute({
       method: 'post',
       path: '/{appId}/secrets/rotate',
       tags: ['admin'],
       summary: 'Rotate an app secret',
       description: 'Creates a new secret; the previous one stays valid, older ones are revoked.',
       security,
-      request: { params: z.object({ appId: IdSchema }) },
+      request: { params: AppIdParam },
       responses: {
         201: { description: 'Rotated', content: { 'application/json': { schema: RotatedSecret } } },
         ...problemResponses,

@@ -1,6 +1,7 @@
 /** `POST /v1/teams/:teamId/checkout`: a Stripe Checkout URL for subscribing the team to a plan. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { getLatestPlanVersion } from '../../catalog/plan-versions.js';
+import { checkoutUrlSchema as CheckoutUrl, getApp } from '../../platform/apps.js';
 import { getTeam } from '../../platform/teams.js';
 import { AppError, validationError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
@@ -16,8 +17,8 @@ export const CheckoutInput = z
     planCode: z.string().regex(/^[a-z][a-z0-9_-]{1,47}$/, 'must be a plan code'),
     seats: z.number().int().min(1).max(100_000).default(1),
     addOns: z.array(z.string().min(1).max(64)).max(50).default([]),
-    successUrl: z.url({ protocol: /^https?$/ }),
-    cancelUrl: z.url({ protocol: /^https?$/ }),
+    successUrl: CheckoutUrl.optional().openapi({ description: "Default: the app's checkoutSuccessUrl (set at app registration)" }),
+    cancelUrl: CheckoutUrl.optional().openapi({ description: "Default: the app's checkoutCancelUrl (set at app registration)" }),
   })
   .strict();
 
@@ -45,7 +46,7 @@ export const checkout = router().openapi(
     tags: ['subscriptions'],
     summary: 'Start a Stripe Checkout for a plan',
     description:
-      'Idempotent by the `Idempotency-Key` header: a replay returns the same session. Completion arrives as a Stripe webhook and activates the subscription.',
+      'Idempotent by the `Idempotency-Key` header: a replay returns the same session. Completion arrives as a Stripe webhook and activates the subscription. `successUrl` and `cancelUrl` default to those of the calling app (`checkoutSuccessUrl`, `checkoutCancelUrl` at registration); a request without them for an app without defaults is a 400 naming each.',
     security: [{ appJwt: [] }],
     middleware: [requireApp('checkout:write', { team: 'path' })] as const,
     request: {
@@ -66,7 +67,13 @@ export const checkout = router().openapi(
     const key = idempotencyKey(c);
     const plan = await getLatestPlanVersion(sql, body.planCode);
     const team = await getTeam(sql, teamId);
+    const app = body.successUrl && body.cancelUrl ? null : await getApp(sql, c.get('principal').appId);
+    const successUrl = body.successUrl ?? app?.checkoutSuccessUrl;
+    const cancelUrl = body.cancelUrl ?? app?.checkoutCancelUrl;
+    const noDefault = (field: string, setting: string) => ({ path: field, message: `required: app ${app!.appId} has no ${setting} (PATCH /admin/apps/${app!.appId})` });
     const fields = [
+      ...(successUrl ? [] : [noDefault('successUrl', 'checkoutSuccessUrl')]),
+      ...(cancelUrl ? [] : [noDefault('cancelUrl', 'checkoutCancelUrl')]),
       ...body.addOns.flatMap((code, i) => (Object.hasOwn(plan.addOns, code) ? [] : [{ path: `addOns.${i}`, message: `plan ${plan.planCode} has no add-on ${code}` }])),
       ...(plan.currency === team.currency ? [] : [{ path: 'planCode', message: `plan is in ${plan.currency}, the team pays in ${team.currency}` }]),
     ];
@@ -77,8 +84,8 @@ export const checkout = router().openapi(
       row.stripe_checkout_session_id && row.stripe_checkout_url
         ? { checkoutSessionId: row.stripe_checkout_session_id, checkoutUrl: row.stripe_checkout_url }
         : await checkoutThroughWorkflow({ client: temporal, taskQueue, timing: subscriptionTiming }, sql, row, {
-            successUrl: body.successUrl,
-            cancelUrl: body.cancelUrl,
+            successUrl: successUrl!,
+            cancelUrl: cancelUrl!,
           });
     if (!created) c.header('Idempotency-Replayed', 'true');
     return c.json({ subscriptionId: row.id, planVersionId: row.plan_version_id, status: row.status, ...session }, created ? 201 : 200);
