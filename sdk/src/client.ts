@@ -1,7 +1,7 @@
 /** createBillingClient: the app's handle on the billing service. */
 import { call, type HttpOptions } from './http.js';
 import { TOKEN_LIFETIME_DEFAULT_S, TOKEN_LIFETIME_MAX_S } from './token.js';
-import type { Checkout, CheckoutRequest, Entitlements, Invoice, Subscription, Team, TeamUsage, UsageEvent, UsageQuery, UsageReport } from './types.js';
+import type { Checkout, CheckoutRequest, Entitlements, Invoice, InvoicePreview, Subscription, Team, TeamUsage, UsageEvent, UsageQuery, UsageReport } from './types.js';
 import { createUsageReporter, type UsageReporter, type UsageReporterOptions } from './usage-reporter.js';
 
 export interface BillingClientOptions {
@@ -44,6 +44,8 @@ export interface BillingClient {
   listInvoices(teamId: string, page?: { limit?: number; before?: string }): Promise<{ invoices: Invoice[]; next: string | null }>;
   /** One invoice with its lines. Needs `billing:read`. */
   getInvoice(teamId: string, invoiceId: string): Promise<Invoice>;
+  /** The invoice the open period would produce if it closed now; nothing is written. Needs `billing:read`. */
+  getUpcomingInvoice(teamId: string): Promise<InvoicePreview>;
 }
 
 export function createBillingClient(options: BillingClientOptions): BillingClient {
@@ -104,6 +106,8 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
     },
     getInvoice: (teamId, invoiceId) =>
       call<Invoice>(http, { method: 'GET', path: `v1/teams/${encodeURIComponent(teamId)}/invoices/${encodeURIComponent(invoiceId)}`, scopes: ['billing:read'], teamId, retry: true }),
+    getUpcomingInvoice: (teamId) =>
+      call<InvoicePreview>(http, { method: 'GET', path: `v1/teams/${encodeURIComponent(teamId)}/invoices/upcoming`, scopes: ['billing:read'], teamId, retry: true }),
     getUsage: (teamId, query = {}) => {
       const q = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined));
       const path = `v1/teams/${encodeURIComponent(teamId)}/usage${q.size > 0 ? `?${q}` : ''}`;

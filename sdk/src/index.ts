@@ -7,6 +7,7 @@ export type {
   Entitlements,
   Invoice,
   InvoiceLine,
+  InvoicePreview,
   LimitState,
   Subscription,
   KnownUsagePayloads,

@@ -165,15 +165,40 @@ export interface InvoiceLine {
   planVersionId: string;
   priceKey: string | null;
   meter: string | null;
+  /** The dimension sets (e.g. provider and model) whose usage a usage line rates; null for fixed fees. */
+  dimensions: Record<string, string>[] | null;
   quantity: string;
+  /** Exact, major units. */
   amountExact: string;
+  /** At ledger scale (USD: 6 decimals), rounded half-even from amountExact. */
   amount: string;
+  /** In cents, rounded half-up (halves away from zero) from amountExact: the line on the Stripe invoice. */
   amountCharged: string;
   coversStart: string;
   coversEnd: string;
   provenance: Record<string, unknown>;
   stripeInvoiceItemId: string | null;
   ledgerTransactionId: string | null;
+}
+
+/**
+ * What the open period's invoice would be if it closed now (same rating as the close). Totals are
+ * sums of the rounded lines: `total` at ledger scale, `totalCharged` in cents.
+ */
+export interface InvoicePreview {
+  /** The id the closed invoice will have. */
+  invoiceId: string;
+  teamId: string;
+  subscriptionId: string;
+  periodStart: string;
+  periodEnd: string;
+  mode: 'renewal' | 'final';
+  nextPeriodEnd: string | null;
+  asOf: string;
+  currency: string;
+  total: string;
+  totalCharged: string;
+  lines: Omit<InvoiceLine, 'stripeInvoiceItemId' | 'ledgerTransactionId'>[];
 }
 
 export interface Invoice {

@@ -22,6 +22,7 @@ import { teams } from './routes/teams.js';
 import { checkout } from './routes/checkout.js';
 import { subscription } from './routes/subscription.js';
 import { invoices } from './routes/invoices.js';
+import { invoicePreview } from './routes/invoice-preview.js';
 import { stripeWebhooks } from './routes/stripe-webhooks.js';
 import { usage } from './routes/usage.js';
 import { adminCostRates } from './routes/admin-cost-rates.js';
@@ -60,6 +61,8 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
   app.route('/v1/teams', teams);
   app.route('/v1/teams', checkout);
   app.route('/v1/teams', subscription);
+  // Before invoices: `upcoming` is not an invoice id.
+  app.route('/v1/teams', invoicePreview);
   app.route('/v1/teams', invoices);
   app.route('/webhooks', stripeWebhooks);
   app.route('/v1/teams', ledger);

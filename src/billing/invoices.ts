@@ -120,14 +120,18 @@ export interface InvoiceView {
 
 export interface InvoiceLineView {
   lineNo: number;
-  kind: string;
+  kind: InvoiceLineDraft['kind'];
   description: string;
   planVersionId: string;
   priceKey: string | null;
   meter: string | null;
+  /** The dimension sets (e.g. provider and model) whose usage a usage line rates; null for fixed fees. */
+  dimensions: Record<string, string>[] | null;
   quantity: string;
   amountExact: string;
+  /** At ledger scale (USD: 6 decimals), half-even. */
   amount: string;
+  /** Rounded to cents, half-up: what the line costs on the Stripe invoice. */
   amountCharged: string;
   coversStart: string;
   coversEnd: string;
@@ -162,6 +166,7 @@ export function invoiceView(row: InvoiceRow, lines?: LineRow[]): InvoiceView {
             planVersionId: l.plan_version_id,
             priceKey: l.price_key,
             meter: l.meter,
+            dimensions: (l.provenance.dimensions as Record<string, string>[] | undefined) ?? null,
             quantity: l.quantity,
             amountExact: l.amount_exact,
             amount: formatMinor(l.amount_minor, ls),

@@ -71,6 +71,10 @@ export interface InvoiceLineDraft {
 /** Stripe rounds each proration and decimal amount to the nearest cent, halves away from zero. */
 export const STRIPE_ROUNDING = 'half_up' as const;
 
+/** The rounding rule of invoices in words, for the API documentation (README says the same). */
+export const INVOICE_ROUNDING_RULE =
+  'Each line is computed exactly, then rounded twice from that exact amount: to ledger scale (USD: 6 decimals) half-even, which the ledger posts; and to cents half-up (halves away from zero, as Stripe rounds), which Stripe charges. Totals are sums of the rounded lines (`total` of the ledger amounts, `totalCharged` of the cents); nothing is rounded again after summing.';
+
 function line(currency: string, draft: Omit<InvoiceLineDraft, 'amountMinor' | 'amountCents'>): InvoiceLineDraft {
   return {
     ...draft,

@@ -8,11 +8,11 @@
 import { getPlanVersion, type PlanVersion } from '../catalog/plan-versions.js';
 import { inTransaction, type Queryable, type Sql } from '../shared/db.js';
 import { notFound } from '../shared/errors.js';
-import { adjustmentsForInvoice, closeBillingPeriod, periodCounters } from '../usage/billing-periods.js';
+import { adjustmentsForInvoice, closeBillingPeriod, periodCounters, type UsageAdjustment } from '../usage/billing-periods.js';
 import { postInvoice } from './invoice-posting.js';
-import { getSubscription, shapeChanges, subscriptionUsagePeriod, type ChangeRow } from '../subscriptions/store.js';
+import { getSubscription, shapeChanges, subscriptionUsagePeriod, type ChangeRow, type SubscriptionRow } from '../subscriptions/store.js';
 import { invoiceIdFor, writeInvoice } from './invoices.js';
-import { periodLines, type AdjustmentInput, type ShapeChange, type SubscriptionShape } from './period-lines.js';
+import { periodLines, type AdjustmentInput, type PeriodInputs, type ShapeChange, type SubscriptionShape } from './period-lines.js';
 
 export interface RatePeriodInput {
   subscriptionId: string;
@@ -68,8 +68,7 @@ async function reconstructChanges(end: SubscriptionShape, rows: ChangeRow[], pla
   return changes;
 }
 
-async function adjustmentInputs(tx: Queryable, periodId: string, teamId: string, plan: (id: string) => Promise<PlanVersion>): Promise<AdjustmentInput[]> {
-  const adjustments = await adjustmentsForInvoice(tx, periodId);
+async function adjustmentInputs(tx: Queryable, adjustments: UsageAdjustment[], teamId: string, plan: (id: string) => Promise<PlanVersion>): Promise<AdjustmentInput[]> {
   const byPeriod = new Map<string, typeof adjustments>();
   for (const a of adjustments) byPeriod.set(a.periodId, [...(byPeriod.get(a.periodId) ?? []), a]);
   const inputs: AdjustmentInput[] = [];
@@ -96,35 +95,55 @@ async function adjustmentInputs(tx: Queryable, periodId: string, teamId: string,
   return inputs;
 }
 
+/**
+ * What a period's invoice is computed from, read as the subscription stands: its shape now and the
+ * changes of the period (prorations), the usage period's counters, and the late usage `adjustments`
+ * it carries. The close reads it after closing the usage period; the preview (invoice-preview.ts)
+ * reads it while the period is open. Either way the lines come from the same periodLines.
+ */
+export async function periodInputs(
+  db: Queryable,
+  sub: SubscriptionRow,
+  input: { periodStart: string; periodEnd: string; nextPeriodEnd: string | null; usagePeriodId: bigint | string; adjustments: UsageAdjustment[] },
+): Promise<PeriodInputs> {
+  const plan = plans(db);
+  const end: SubscriptionShape = { plan: await plan(sub.plan_version_id), seats: sub.seats, addOns: sub.add_ons };
+  return {
+    periodStart: input.periodStart,
+    periodEnd: input.periodEnd,
+    nextPeriodEnd: input.nextPeriodEnd,
+    end,
+    changes: await reconstructChanges(end, await shapeChanges(db, sub.id, input.periodStart, input.periodEnd), plan),
+    // Usage of the whole period is priced by the plan version it ends on (documented in README).
+    usage: { plan: end.plan, counters: await periodCounters(db, input.usagePeriodId) },
+    adjustments: await adjustmentInputs(db, input.adjustments, sub.team_id, plan),
+  };
+}
+
 export async function invoicePeriod(sql: Sql, input: RatePeriodInput): Promise<RatedInvoice> {
   const invoiceId = invoiceIdFor(input.subscriptionId, input.periodStart);
   return inTransaction(sql, async (tx) => {
     const sub = await getSubscription(tx, input.subscriptionId);
-    const plan = plans(tx);
     const [customer] = await tx<{ stripe_customer_id: string }[]>`select stripe_customer_id from billing_customers where team_id = ${sub.team_id}`;
     if (!customer) throw notFound(`Stripe customer of team ${sub.team_id}`);
     const period = await subscriptionUsagePeriod(tx, sub.team_id, input.periodEnd);
     await closeBillingPeriod(tx, period.id);
 
-    const end: SubscriptionShape = { plan: await plan(sub.plan_version_id), seats: sub.seats, addOns: sub.add_ons };
-    const counters = await periodCounters(tx, period.id);
-    const lines = periodLines({
+    const inputs = await periodInputs(tx, sub, {
       periodStart: input.periodStart,
       periodEnd: input.periodEnd,
       nextPeriodEnd: input.mode === 'renewal' ? input.nextPeriodEnd : null,
-      end,
-      changes: await reconstructChanges(end, await shapeChanges(tx, sub.id, input.periodStart, input.periodEnd), plan),
-      // Usage of the whole period is priced by the plan version it ends on (documented in README).
-      usage: { plan: end.plan, counters },
-      adjustments: await adjustmentInputs(tx, period.id.toString(), sub.team_id, plan),
+      usagePeriodId: period.id,
+      adjustments: await adjustmentsForInvoice(tx, period.id),
     });
+    const lines = periodLines(inputs);
     const { row, lines: stored, created } = await writeInvoice(tx, {
       id: invoiceId,
       teamId: sub.team_id,
       subscriptionId: sub.id,
       periodStart: input.periodStart,
       periodEnd: input.periodEnd,
-      currency: end.plan.currency,
+      currency: inputs.end.plan.currency,
       workflowId: input.workflowId,
       lines,
     });

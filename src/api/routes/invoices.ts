@@ -1,24 +1,32 @@
 /** A team's invoices, newest first, and one invoice with its lines (each traceable to meter, price version and ledger). */
 import { createRoute, z } from '@hono/zod-openapi';
 import { getTeamInvoice, listTeamInvoices } from '../../billing/invoices.js';
+import { INVOICE_ROUNDING_RULE } from '../../billing/period-lines.js';
 import { LIMITS } from '../../shared/limits.js';
 import { requireApp } from '../auth/app-token.js';
 import { problemResponses, router, TeamIdParam } from '../openapi.js';
 
-const Line = z.object({
-  lineNo: z.number().int(),
-  kind: z.string(),
-  description: z.string(),
-  planVersionId: z.string(),
-  priceKey: z.string().nullable(),
-  meter: z.string().nullable(),
-  quantity: z.string(),
-  amountExact: z.string(),
-  amount: z.string(),
-  amountCharged: z.string(),
-  coversStart: z.string(),
-  coversEnd: z.string(),
-  provenance: z.record(z.string(), z.unknown()),
+/** A line as computed (preview) or stored; a stored one also names its Stripe item and ledger transaction. */
+export const ComputedLine = z
+  .object({
+    lineNo: z.number().int(),
+    kind: z.enum(['fixed', 'proration', 'usage', 'adjustment']),
+    description: z.string(),
+    planVersionId: z.string().openapi({ description: 'The plan version whose price this line applies' }),
+    priceKey: z.string().nullable().openapi({ description: 'The component (base, seat, add_on:<code>) or usage price of the plan version' }),
+    meter: z.string().nullable(),
+    dimensions: z.array(z.record(z.string(), z.string())).nullable().openapi({ description: 'The dimension sets (e.g. provider and model) whose usage a usage line rates' }),
+    quantity: z.string(),
+    amountExact: z.string().openapi({ description: 'Exact amount, major units' }),
+    amount: z.string().openapi({ description: 'At ledger scale (USD: 6 decimals), rounded half-even from amountExact' }),
+    amountCharged: z.string().openapi({ description: 'Rounded to cents half-up (halves away from zero) from amountExact: this line on the Stripe invoice' }),
+    coversStart: z.string(),
+    coversEnd: z.string(),
+    provenance: z.record(z.string(), z.unknown()),
+  })
+  .openapi('InvoiceLine');
+
+const Line = ComputedLine.extend({
   stripeInvoiceItemId: z.string().nullable(),
   ledgerTransactionId: z.string().nullable(),
 });
@@ -40,7 +48,7 @@ const Invoice = z
     paidAt: z.string().nullable(),
     lines: z.array(Line).optional(),
   })
-  .openapi('Invoice');
+  .openapi('Invoice', { description: INVOICE_ROUNDING_RULE });
 
 const read = { security: [{ appJwt: [] }], middleware: [requireApp('billing:read', { team: 'path' })] };
 
