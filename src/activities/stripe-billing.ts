@@ -2,21 +2,17 @@
  * Activities that call Stripe: one call each, always with the idempotency key the workflow derived
  * from business keys, so a retry after a crash repeats the same request rather than a new one.
  */
-import Stripe from 'stripe';
 import { getPlanVersion } from '../catalog/plan-versions.js';
 import { AppError } from '../shared/errors.js';
-import { Dec } from '../shared/money.js';
 import { fixedComponents, type ComponentKey } from '../subscriptions/components.js';
 import { getSubscription } from '../subscriptions/store.js';
 import { loadInvoice } from '../billing/invoices.js';
 import type { PushLine } from '../billing/rate-period.js';
 import { summarizeSubscription } from '../billing/stripe-summaries.js';
+import { stripePriceParams } from '../billing/stripe-prices.js';
 import type { StripeSubscriptionSummary } from '../workflows/stripe-event.js';
 import type { ActivityDeps } from './deps.js';
 import { activity } from './failures.js';
-
-/** Stripe takes decimal amounts in cents, up to 12 decimals, as its own exact Decimal type. */
-const centsDecimal = (major: string | Dec) => Stripe.Decimal.from(new Dec(major).times(100).toDecimalPlaces(12).toFixed());
 
 export interface StripeItemChange {
   id?: string;
@@ -30,35 +26,7 @@ export function createStripeBillingActivities({ sql, stripe }: ActivityDeps) {
     /** One Stripe price (with its product, inline) for one component of a plan version. */
     createStripePrice: activity(
       async (input: { planVersionId: string; component: ComponentKey; idempotencyKey: string }): Promise<{ priceId: string; productId: string }> => {
-        const plan = await getPlanVersion(sql, input.planVersionId);
-        const currency = plan.currency.toLowerCase();
-        const recurring = { interval: plan.interval } as const;
-        const metadata = { plan_version_id: plan.id, component: input.component };
-        let params: Stripe.PriceCreateParams;
-        if (input.component === 'base') {
-          params = { currency, recurring, unit_amount_decimal: centsDecimal(plan.baseFee), product_data: { name: `${plan.planCode} (${plan.id})` }, metadata };
-        } else if (input.component === 'seat') {
-          const seats = plan.seats!;
-          const included = Number(seats.included);
-          // Graduated: the included seats are free, so the item's quantity is simply all seats.
-          params = {
-            currency,
-            recurring,
-            billing_scheme: 'tiered',
-            tiers_mode: 'graduated',
-            tiers: [
-              ...(included > 0 ? [{ up_to: included, unit_amount_decimal: Stripe.Decimal.from('0') }] : []),
-              { up_to: 'inf' as const, unit_amount_decimal: centsDecimal(seats.unitPrice) },
-            ],
-            product_data: { name: `${plan.planCode} seat (${plan.id})` },
-            metadata,
-          };
-        } else {
-          const code = input.component.slice('add_on:'.length);
-          const addOn = plan.addOns[code];
-          if (!addOn) throw new AppError('not_found', `Plan version ${plan.id} has no add-on ${code}`);
-          params = { currency, recurring, unit_amount_decimal: centsDecimal(addOn.price), product_data: { name: `${addOn.name} (${plan.id})` }, metadata };
-        }
+        const params = stripePriceParams(await getPlanVersion(sql, input.planVersionId), input.component);
         const price = await stripe.prices.create(params, { idempotencyKey: input.idempotencyKey });
         return { priceId: price.id, productId: typeof price.product === 'string' ? price.product : price.product.id };
       },

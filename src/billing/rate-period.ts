@@ -42,7 +42,8 @@ export interface PushLine {
   metadata: Record<string, string>;
 }
 
-function plans(db: Queryable) {
+/** Plan versions by id, each read once per loader. */
+export function planLoader(db: Queryable) {
   const cache = new Map<string, Promise<PlanVersion>>();
   return (id: string) => {
     if (!cache.has(id)) cache.set(id, getPlanVersion(db, id));
@@ -51,7 +52,7 @@ function plans(db: Queryable) {
 }
 
 /** Walks the period's changes back from the end state: each change's `before` is the state it replaced. */
-async function reconstructChanges(end: SubscriptionShape, rows: ChangeRow[], plan: (id: string) => Promise<PlanVersion>): Promise<ShapeChange[]> {
+export async function reconstructChanges(end: SubscriptionShape, rows: ChangeRow[], plan: (id: string) => Promise<PlanVersion>): Promise<ShapeChange[]> {
   const changes: ShapeChange[] = [];
   let after = end;
   for (const row of [...rows].reverse()) {
@@ -106,7 +107,7 @@ export async function periodInputs(
   sub: SubscriptionRow,
   input: { periodStart: string; periodEnd: string; nextPeriodEnd: string | null; usagePeriodId: bigint | string; adjustments: UsageAdjustment[] },
 ): Promise<PeriodInputs> {
-  const plan = plans(db);
+  const plan = planLoader(db);
   const end: SubscriptionShape = { plan: await plan(sub.plan_version_id), seats: sub.seats, addOns: sub.add_ons };
   return {
     periodStart: input.periodStart,

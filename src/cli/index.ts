@@ -5,6 +5,7 @@
  *   ledger verify            recompute every ledger balance and invariant from the entries
  *   catalog apply <file>     publish the plans of a catalog file (idempotent; --dry-run)
  *   apps register|checkout-urls   register an app (its secret is printed once); set its Checkout defaults
+ *   stripe complete-checkout|finalize-invoice|pay-invoice|fail-payment <ref>   Stripe's webhooks, by hand, on stripe-mock
  *
  * Beside `npm start` the commands need no environment: they find its database and secrets in the
  * data folder (src/cli/environment.ts); variables such as DATABASE_URL override that.
@@ -13,6 +14,7 @@ import { catalogCommand } from './catalog.js';
 import { ledgerCommand, migrateCommand } from './database.js';
 import { setupCommand } from './setup.js';
 import { appsCommand } from './apps.js';
+import { stripeCommand } from './stripe.js';
 import { CliConfigError } from './environment.js';
 import { ConfigError } from '../shared/config.js';
 
@@ -22,6 +24,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   ledger: ledgerCommand,
   catalog: catalogCommand,
   apps: appsCommand,
+  stripe: stripeCommand,
 };
 
 const [name, ...args] = process.argv.slice(2);
