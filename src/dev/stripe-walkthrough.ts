@@ -109,11 +109,11 @@ async function reread(ctx: LocalStripe, invoice: Found): Promise<Found> {
   return findInvoice(ctx.sql, invoice.id);
 }
 
-/** Stripe's lines and total for the invoice now, printed beside ours. */
-async function computeStripeInvoice(ctx: LocalStripe, invoice: Found): Promise<{ lines: StripeLine[]; totalCents: bigint }> {
+/** Stripe's lines and total for the invoice now, printed (once our usage lines are on it, beside our total). */
+async function computeStripeInvoice(ctx: LocalStripe, invoice: Found, draft = false): Promise<{ lines: StripeLine[]; totalCents: bigint }> {
   const computed = stripeInvoice(await stripeInvoiceInputFromRecords(ctx.sql, invoice));
   for (const l of computed.lines) ctx.log(`  ${cents(l.amountCents).padStart(12)}  ${l.kind.padEnd(12)} ${l.description}`);
-  ctx.log(`  ${cents(computed.totalCents).padStart(12)}  total at Stripe (ours: ${cents(invoice.total_cents)})`);
+  ctx.log(`  ${cents(computed.totalCents).padStart(12)}  ${draft ? 'draft total at Stripe, before our usage lines' : `total at Stripe (ours: ${cents(invoice.total_cents)})`}`);
   return computed;
 }
 
@@ -143,7 +143,7 @@ export async function finalizeInvoice(ctx: LocalStripe, ref: string): Promise<Fo
     if (input.renews) {
       const created = await ctx.stripe.invoices.create({ customer: invoice.stripe_customer_id, subscription: invoice.stripe_subscription_id });
       ctx.log(`Stripe's renewal invoice ${created.id} for ${invoice.period_start.toISOString()} → ${invoice.period_end.toISOString()}:`);
-      const draft = await computeStripeInvoice(ctx, invoice);
+      const draft = await computeStripeInvoice(ctx, invoice, true);
       await send(ctx, eventOf('invoice.created', invoice, created.id!, draft, { base: { ...created } as unknown as Record<string, unknown> }), `invoice ${invoice.id}`);
     }
     invoice = await until(ctx, `invoice ${invoice.id} to carry its usage lines at Stripe`, async () => {

@@ -38,6 +38,16 @@ describe('the docs page', () => {
     expect(init).toContain("url: '/openapi.json'");
   });
 
+  it('documents the invoice preview and the rounding rule of invoice cents', async () => {
+    const doc = (await (await api.request('GET', '/openapi.json')).json()) as {
+      paths: Record<string, { get?: { description?: string } }>;
+      components: { schemas: Record<string, { description?: string }> };
+    };
+    expect(doc.paths['/v1/teams/{teamId}/invoices/upcoming']?.get?.description).toMatch(/cents half-up/);
+    expect(doc.components.schemas.Invoice?.description).toMatch(/ledger scale .* half-even/);
+    expect(Object.keys(doc.paths)).toContain('/admin/apps/{appId}');
+  });
+
   it('serves no other file of the package or the disk', async () => {
     for (const path of ['/docs/assets/package.json', '/docs/assets/..%2F..%2Fpackage.json', '/docs/assets/index.html']) {
       const res = await api.request('GET', path);

@@ -38,7 +38,8 @@ export async function billingTeam(api: TestApi): Promise<BillingTeam> {
   expect(created.status).toBe(201);
   const stripeCustomerId = await until(
     async () => (await adminSql()<{ id: string }[]>`select stripe_customer_id as id from billing_customers where team_id = ${teamId}`)[0]?.id,
-    { what: 'provisioned Stripe customer' },
+    // Generous: the crash test provisions ten teams at once through a worker process still starting.
+    { what: 'provisioned Stripe customer', timeoutMs: 90_000 },
   );
   return { appId, secret, teamId, stripeCustomerId, token: () => appToken({ appId, secret, teamId, scopes: ALL_SCOPES }) };
 }
