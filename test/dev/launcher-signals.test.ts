@@ -5,7 +5,7 @@
  * (test/dev/fixtures/supervised-children.ts) — with cheap children instead of the services.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,8 +16,15 @@ const FIXTURE = 'test/dev/fixtures/supervised-children.ts';
 /** Every process a test started (its tree as seen when ready), by pid and start time. */
 const started = new Map<number, string>();
 const remember = (pids: number[]) => pids.forEach((pid) => started.set(pid, startTime(pid)));
+const folders: string[] = [];
+const tempFolder = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
+  folders.push(dir);
+  return dir;
+};
 
 afterAll(() => {
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
   // A failed test must not leave its tree running on a machine other runs share; the start time
   // makes sure a pid reused meanwhile by someone else's process is left alone.
   for (const [pid, at] of started) if (alive(pid) && startTime(pid) === at) kill(pid, 'SIGKILL');
@@ -80,7 +87,7 @@ function command(pid: number): string {
 
 /** Starts `program` as the top process of a launcher tree; resolves when every child runs. */
 async function launch(program: string, args: string[], cwd: string): Promise<{ top: ChildProcess; ready: string; tree: number[] }> {
-  const ready = join(mkdtempSync(join(tmpdir(), 'launcher-')), 'ready');
+  const ready = join(tempFolder(), 'ready');
   const top = spawn(program, args, { cwd, env: { ...process.env, LAUNCHER_READY_FILE: ready }, stdio: 'ignore' });
   remember([top.pid!]);
   try {
@@ -99,7 +106,7 @@ async function launch(program: string, args: string[], cwd: string): Promise<{ t
 
 describe('stopping the launcher', () => {
   it('stops every child when only the `npm start` process gets SIGTERM', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
+    const dir = tempFolder();
     // An npm project whose start script runs ours: `npm start` → sh → scripts/run.mjs → entry.
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'launcher-test', private: true, scripts: { start: `cd ${PROJECT_ROOT} && node scripts/run.mjs ${FIXTURE}` } }));
     const { top, ready, tree } = await launch('npm', ['start', '--silent'], dir);
