@@ -23,6 +23,7 @@ import { startTemporalDevServer } from './temporal-server.js';
 import { ensureSearchAttributes } from '../shared/temporal.js';
 import { ensureTool, STRIPE_MOCK, TEMPORAL_CLI } from './tools.js';
 import { DEMO_APP_ID, DEMO_TEAM_ID, seedDemo } from './seed.js';
+import { isExpectedStartupFailure, makeFolder, StartupError, startupFailureLine } from './startup-error.js';
 
 const env = process.env;
 const PORTS = {
@@ -39,7 +40,7 @@ const READY_TIMEOUT_MS = 180_000;
 const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
 
 async function requirePort(port: number, what: string, envVar: string): Promise<void> {
-  if (!(await isPortFree(port))) throw new Error(`Port ${port} (${what}) is in use; stop what uses it or set ${envVar}`);
+  if (!(await isPortFree(port))) throw new StartupError(`Port ${port} (${what}) is in use; stop what uses it or set ${envVar}`);
 }
 
 async function waitReady(url: string, children: ManagedProcess[]): Promise<void> {
@@ -62,15 +63,16 @@ async function main(): Promise<void> {
   const started = Date.now();
   const dir = dataDir();
   const logs = join(dir, 'logs');
-  const state = loadDevState(dir);
   const stoppers: Array<() => Promise<void>> = [];
   let stopping = false;
-  const stopAll = async (code: number) => {
+  /** `lastLine` (why it failed) is printed after the children stopped, so it ends the output. */
+  const stopAll = async (code: number, lastLine?: string) => {
     if (stopping) return;
     stopping = true;
     say('stopping…');
     for (const stop of stoppers.reverse()) await stop().catch((err) => say(`stop failed: ${(err as Error).message}`));
     say('stopped');
+    if (lastLine) say(lastLine);
     process.exit(code);
   };
   // `on`, not `once`: Ctrl-C may arrive twice (from the terminal and passed on by scripts/run.mjs),
@@ -79,6 +81,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   try {
+    makeFolder(dir);
+    const state = loadDevState(dir);
+
     // Postgres
     let appUrl: string;
     let adminUrl: string;
@@ -91,7 +96,10 @@ async function main(): Promise<void> {
       say(`Postgres: ${new URL(appUrl).host} (DATABASE_URL)`);
     } else {
       await requirePort(PORTS.postgres, 'embedded Postgres', 'BILLING_PG_PORT');
-      const pg: EmbeddedPg = await startEmbeddedPostgres({ dir: join(dir, 'postgres'), port: PORTS.postgres, password: state.postgresPassword });
+      const pgDir = join(dir, 'postgres');
+      const pg: EmbeddedPg = await startEmbeddedPostgres({
+        dir: pgDir, port: PORTS.postgres, password: state.postgresPassword, logFile: join(logs, 'postgres.log'),
+      });
       stoppers.push(() => pg.stop());
       ({ appUrl, adminUrl } = await prepareDatabase({
         serverAdminUrl: pg.adminUrl('postgres'),
@@ -99,7 +107,9 @@ async function main(): Promise<void> {
         appPassword: state.appDbPassword,
         log: say,
       }));
-      say(`Postgres: embedded, 127.0.0.1:${PORTS.postgres}, data in ${join(dir, 'postgres')}`);
+      // As root the data may live outside the clone, where the postgres OS user can reach it.
+      const where = pg.dataDir === pgDir ? pgDir : `${pg.dataDir} (linked from ${pgDir})`;
+      say(`Postgres: embedded, 127.0.0.1:${PORTS.postgres}, data in ${where}`);
     }
 
     // Temporal
@@ -208,8 +218,8 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(lines.join('\n'));
   } catch (err) {
-    say(`failed: ${(err as Error).message}`);
-    await stopAll(1);
+    if (!isExpectedStartupFailure(err)) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    await stopAll(1, `failed: ${startupFailureLine(err)}`);
   }
 }
 
