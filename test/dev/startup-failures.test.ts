@@ -114,6 +114,21 @@ describe('what the postgres OS user can reach', () => {
     expect(firstClosedFolder(join(privateFolder, 'open', 'deeper'), stranger)).toBe(firstClosedFolder(scratch, stranger));
   });
 
+  it('says in one line that the OS user cannot be created, and what to do, when the tools to create it are missing', () => {
+    const path = process.env.PATH;
+    // Without PATH, neither `id` nor groupadd/useradd can be found: nothing is created on this machine.
+    process.env.PATH = join(scratch, 'no-tools');
+    try {
+      expect(() => postgresOsUser('billing-no-such-user')).toThrow(
+        new StartupError(
+          'Postgres cannot run as root and the OS user "billing-no-such-user" could not be created (groupadd/useradd are not installed); create it (useradd --system billing-no-such-user), run as a non-root user, or set DATABASE_URL to use a Postgres you run',
+        ),
+      );
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   it.runIf(runsAsRoot())('as root, says in one line when the data can neither stay nor move to the shared folder', () => {
     const privateFolder = mkdtempSync(join(scratch, 'private-'));
     const call = () => postgresDataDirFor(join(privateFolder, 'postgres'), postgresOsUser(), join(aFile, 'shared'));
