@@ -106,7 +106,8 @@ function launch(binary: string, args: string[], user: OsUser | null, log: WriteS
     stream.on('end', () => keepLine(partial));
   }
   const ended = new Promise<{ code: number | null; error?: Error }>((resolve) => {
-    child.once('error', (error) => resolve({ code: null, error }));
+    // `on`: a later 'error' (a failed kill) must not become an unhandled one.
+    child.on('error', (error) => resolve({ code: null, error }));
     child.once('close', (code) => resolve({ code }));
   });
   return { child, tail, ended };
@@ -166,12 +167,11 @@ async function runServer(binaries: PostgresBinaries, dataDir: string, port: numb
   const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS)));
   const first = await Promise.race([ready.then(() => 'ready' as const), run.ended, timedOut]);
   clearTimeout(timer);
-  if (first !== 'ready') {
-    if (first === 'timeout') run.child.kill('SIGQUIT');
-    else if (first.error) throw cannotRun(binaries.postgres, first.error, user);
-    else throw explainEarlyExit(run.tail, dataDir, port, logFile);
+  if (first === 'timeout') {
+    run.child.kill('SIGQUIT');
     throw new StartupError(`Postgres did not become ready in ${READY_TIMEOUT_MS / 1000} s in ${dataDir}; see ${logFile}`);
   }
+  if (first !== 'ready') throw first.error ? cannotRun(binaries.postgres, first.error, user) : explainEarlyExit(run.tail, dataDir, port, logFile);
   // If this process exits without stopping the server (an uncaught error), the server stops too.
   const stopOnExit = () => run.child.kill('SIGINT');
   process.on('exit', stopOnExit);
