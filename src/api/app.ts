@@ -29,6 +29,7 @@ import { adminCostRates } from './routes/admin-cost-rates.js';
 import { adminReports } from './routes/admin-reports.js';
 import { ledger } from './routes/ledger.js';
 import { entitlements } from './routes/entitlements.js';
+import { adminStripeEvents } from './routes/admin-stripe-events.js';
 
 export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
@@ -37,6 +38,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
   app.use('*', async (c, next) => {
     const started = performance.now();
     c.set('deps', deps);
+    c.set('metrics', metrics);
     c.set('log', deps.log.child({ reqId: c.get('requestId') }));
     await next();
     const ms = performance.now() - started;
@@ -68,6 +70,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
   app.route('/admin/cost-rates', adminCostRates);
   app.route('/admin/reports', adminReports);
   app.route('/admin/plans', adminPlans);
+  app.route('/admin/stripe-events', adminStripeEvents);
   app.route('/v1/plans', plans);
 
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));

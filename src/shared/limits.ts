@@ -49,6 +49,13 @@ export const LIMITS = {
   planLimitsMax: 100,
   /** Catalog: plans in one catalog file (`npm run cli -- catalog apply`). */
   catalogFilePlansMax: 200,
-  /** Stripe webhook timestamp tolerance. */
+  /** Stripe webhook timestamp tolerance, both ways: older signatures are replays, newer ones are not Stripe's clock. */
   stripeWebhookToleranceSeconds: 300,
+  /** Nesting of a Stripe webhook body; Stripe's events nest about ten levels, deeper is not Stripe. */
+  stripeEventDepthMax: 32,
+  /** Stripe ids (`evt_…`, `sub_…`, `in_…`) and event types as we store them. */
+  stripeIdLengthMax: 255,
+  stripeEventTypeLengthMax: 100,
+  /** Problems recorded for one parked (unprocessable) Stripe event. */
+  stripeEventProblemsMax: 50,
 } as const;
