@@ -4,8 +4,13 @@
  *   migrate                  bring the database to the current schema
  *   ledger verify            recompute every ledger balance and invariant from the entries
  *   catalog apply <file>     publish the plans of a catalog file (idempotent; --dry-run)
+ *   apps secrets <appId>     list an app's secrets (ids and dates, never values)
+ *   apps revoke-secret <appId> <secretId>   revoke a secret now (e.g. a leaked one)
+ *   stripe parked            Stripe events acknowledged but parked (unprocessable, unmatched)
  */
+import { appsCommand } from './apps.js';
 import { catalogCommand } from './catalog.js';
+import { stripeCommand } from './stripe.js';
 import { ledgerCommand, migrateCommand } from './database.js';
 import { setupCommand } from './setup.js';
 
@@ -14,6 +19,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   migrate: migrateCommand,
   ledger: ledgerCommand,
   catalog: catalogCommand,
+  apps: appsCommand,
+  stripe: stripeCommand,
 };
 
 const [name, ...args] = process.argv.slice(2);

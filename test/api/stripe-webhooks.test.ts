@@ -1,6 +1,7 @@
 /** The Stripe webhook route: signature on the raw body, stored once by event id, routed once. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adminSql, startWorker, testApi, TEST_ADMIN_TOKEN, type TestApi } from '../helpers/context.js';
+import { stripeCommand } from '../../src/cli/stripe.js';
+import { adminSql, appSql, startWorker, testApi, TEST_ADMIN_TOKEN, type TestApi } from '../helpers/context.js';
 import { checkoutCompleted, eventId, invoiceEvent, sendEvent, signedWebhook } from '../helpers/stripe-webhooks.js';
 
 let api: TestApi;
@@ -158,6 +159,20 @@ describe('POST /webhooks/stripe with an event for a subscription we do not have'
     const mine = items.find((i) => i.eventId === event.id);
     expect(mine!.eventType).toBe('checkout.session.completed');
     expect(mine!.problems[0]!.message).toContain(event.data.object.client_reference_id);
+  });
+});
+
+describe('npm run cli -- stripe parked', () => {
+  it('lists parked events with their reason and problems, and answers bad flags with 64', async () => {
+    const event = { ...ping(), livemode: 'maybe' };
+    await sendSigned(JSON.stringify(event));
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { sql: appSql(), out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+    expect(await stripeCommand(['parked', '--reason', 'unprocessable', '--limit', '200'], io)).toBe(0);
+    expect(out.join('')).toMatch(new RegExp(`unprocessable ${event.id} customer.created — livemode: `));
+    expect(await stripeCommand(['parked', '--reason', 'lost'], io)).toBe(64);
+    expect(err.join('')).toContain('usage:');
   });
 });
 
