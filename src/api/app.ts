@@ -1,10 +1,12 @@
 /**
- * The HTTP application: middleware (request ids, access log, metrics, body limit), the routes of each
- * capability, the OpenAPI document and its docs page, and the single error mapper.
+ * The HTTP application: middleware (request ids, access log, metrics, security headers, connection
+ * handling, 405 for known paths, body limit), the routes of each capability, the OpenAPI document and
+ * its docs page, and the single error mapper.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import { bodyLimit } from 'hono/body-limit';
+import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
 import { routePath } from 'hono/route';
 import { AppError } from '../shared/errors.js';
@@ -30,6 +32,9 @@ import { adminReports } from './routes/admin-reports.js';
 import { ledger } from './routes/ledger.js';
 import { entitlements } from './routes/entitlements.js';
 import { adminStripeEvents } from './routes/admin-stripe-events.js';
+import { requireMetricsReader } from './auth/admin.js';
+import { closeAfterUnreadBody } from './connection-close.js';
+import { docsContentSecurityPolicy, securityHeaders } from './security-headers.js';
 
 export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
@@ -46,6 +51,20 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
     metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, ms / 1000);
     c.get('log').info({ method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(ms * 10) / 10 }, 'request');
   });
+  app.use('*', securityHeaders);
+  app.use('*', closeAfterUnreadBody);
+  // A known path asked with a method it does not have: 405 naming the methods it has.
+  app.use(
+    '*',
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => {
+        const res = problemResponse(c, new AppError('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(', ')}`));
+        res.headers.set('Allow', methods.join(', '));
+        return res;
+      },
+    }),
+  );
   app.use(
     '*',
     bodyLimit({
@@ -73,7 +92,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
   app.route('/admin/stripe-events', adminStripeEvents);
   app.route('/v1/plans', plans);
 
-  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  app.get('/metrics', requireMetricsReader, async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'appJwt', {
     type: 'http',
@@ -87,7 +106,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
     info: { title: 'Billing & usage ledger', version: '0.1.0', description: 'Errors are application/problem+json with a stable `code`.' },
     servers: [{ url: deps.publicUrl }],
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.get('/docs', docsContentSecurityPolicy, swaggerUI({ url: '/openapi.json' }));
   app.get('/problems/:code', (c) => {
     const code = c.req.param('code');
     if (!isErrorCode(code)) throw new AppError('not_found', `No problem type ${code}`);

@@ -16,6 +16,8 @@ export interface ApiDeps {
   directory: AppDirectory;
   secretsKey: Buffer;
   adminToken: string;
+  /** Scrape-only credential of /metrics (METRICS_TOKEN); the admin token is accepted too. */
+  metricsToken?: string | undefined;
   webhookSecret: string;
   taskQueue: string;
   publicUrl: string;

@@ -30,6 +30,7 @@ async function main(): Promise<void> {
       directory,
       secretsKey,
       adminToken: config.ADMIN_TOKEN,
+      metricsToken: config.METRICS_TOKEN,
       webhookSecret: config.STRIPE_WEBHOOK_SECRET,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       publicUrl,

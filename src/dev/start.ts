@@ -208,7 +208,7 @@ async function main(): Promise<void> {
       `  API          ${apiUrl}`,
       `  API docs     ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)`,
       `  Temporal UI  ${temporalUi ?? '(external Temporal)'}`,
-      `  Health       ${apiUrl}/health/ready   Metrics: ${apiUrl}/metrics`,
+      `  Health       ${apiUrl}/health/ready   Metrics: ${apiUrl}/metrics (Bearer: the admin token or METRICS_TOKEN)`,
       `  Admin token  ${childEnv.ADMIN_TOKEN}`,
       `  Demo app     ${DEMO_APP_ID}   secret: ${state.demoAppSecret ?? '(created earlier elsewhere)'}`,
       `  Demo team    ${DEMO_TEAM_ID}   plans: ${seeded.plans.join(', ')}`,
