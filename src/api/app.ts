@@ -25,7 +25,7 @@ import { teams } from './routes/teams.js';
 import { checkout } from './routes/checkout.js';
 import { subscription } from './routes/subscription.js';
 import { invoices } from './routes/invoices.js';
-import { stripeWebhooks } from './routes/stripe-webhooks.js';
+import { stripeWebhookDoc, stripeWebhooks } from './routes/stripe-webhooks.js';
 import { usage } from './routes/usage.js';
 import { adminCostRates } from './routes/admin-cost-rates.js';
 import { adminReports } from './routes/admin-reports.js';
@@ -101,6 +101,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
     description: 'HS256 JWT signed with the app secret; claims appId, teamId, scopes, iat, exp (exp - iat ≤ 300 s).',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminBearer', { type: 'http', scheme: 'bearer' });
+  app.openAPIRegistry.registerPath(stripeWebhookDoc);
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Billing & usage ledger', version: '0.1.0', description: 'Errors are application/problem+json with a stable `code`.' },

@@ -13,6 +13,7 @@
  * Parked events are listed by `GET /admin/stripe-events/parked`; every outcome is counted in
  * `stripe_webhook_events_total{outcome}`.
  */
+import { z, type RouteConfig } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import type Stripe from 'stripe';
 import { AppError } from '../../shared/errors.js';
@@ -21,6 +22,31 @@ import { parseStripeEnvelope } from '../../webhooks/stripe-envelope.js';
 import { verifyStripeSignature } from '../../webhooks/stripe-signature.js';
 import { parkUnmatched, parkUnprocessable } from '../../webhooks/parked-stripe-events.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
+
+/** The route's entry in the OpenAPI document (the route itself reads the raw body, so it is a plain Hono route). */
+export const stripeWebhookDoc: RouteConfig = {
+  method: 'post',
+  path: '/webhooks/stripe',
+  tags: ['stripe'],
+  summary: "Stripe's webhook deliveries",
+  description: [
+    'Signed by Stripe (`Stripe-Signature`, the timestamp within LIMITS.stripeWebhookToleranceSeconds either way); no JWT.',
+    'A bad signature is 400 webhook_signature_invalid and stores nothing. A signed body that is not a readable event is parked as',
+    '`unprocessable`, an event naming a subscription we do not have as `unmatched`; both are answered 200 (Stripe would otherwise',
+    'redeliver for days and disable the endpoint) and listed by GET /admin/stripe-events/parked. Redeliveries are answered as duplicates.',
+  ].join(' '),
+  request: {
+    headers: z.object({ 'stripe-signature': z.string() }),
+    body: { content: { 'application/json': { schema: z.looseObject({ id: z.string(), type: z.string() }).openapi({ description: 'A Stripe event' }) } }, required: true },
+  },
+  responses: {
+    200: {
+      description: 'Received (also when parked)',
+      content: { 'application/json': { schema: z.object({ received: z.literal(true), duplicate: z.boolean(), parked: z.enum(['unprocessable', 'unmatched']).optional() }) } },
+    },
+    400: { description: 'Bad signature', content: { 'application/problem+json': { schema: z.object({ code: z.string() }) } } },
+  },
+};
 
 /** Signals the event's workflow; an event naming a subscription we do not have is parked instead. */
 async function routeOrPark(deps: ApiDeps, event: Stripe.Event): Promise<{ routedTo: string | null; unmatched: boolean }> {

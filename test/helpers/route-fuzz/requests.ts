@@ -89,6 +89,11 @@ function categories(op: Operation, sites: Site[]): Category[] {
   return out;
 }
 
+/** Whether a request to `op` can carry a defect at all (a credential, a parameter or a body to break). */
+export function canBreak(op: Operation): boolean {
+  return op.security !== 'none' || op.parameters.some((p) => p.in !== 'header') || op.body !== undefined;
+}
+
 /** A request for `op`; `defective` picks one defect it must be refused for. */
 export function operationRequest(g: G, op: Operation, named: NamedValues, creds: Credentials, defective: boolean): FuzzRequest {
   const defects: string[] = [];
