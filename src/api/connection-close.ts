@@ -8,10 +8,11 @@
 import type { IncomingMessage } from 'node:http';
 import { createMiddleware } from 'hono/factory';
 import type { ApiEnv } from './deps.js';
+import { setResponseHeader } from './security-headers.js';
 
 export const closeAfterUnreadBody = createMiddleware<ApiEnv>(async (c, next) => {
   await next();
   // Present when served by @hono/node-server; absent under app.request() (no socket to keep).
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming && !incoming.complete) c.res.headers.set('Connection', 'close');
+  if (incoming && !incoming.complete) setResponseHeader(c, 'Connection', 'close');
 });

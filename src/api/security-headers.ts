@@ -7,14 +7,27 @@
  * - the docs page: a Content-Security-Policy built from the page it protects (docsContentSecurityPolicy).
  */
 import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { ApiEnv } from './deps.js';
 
+/**
+ * Sets a header on the response already made. Responses built here have mutable headers, so no copy
+ * of the body is needed; one passed through from elsewhere (a fetch, Response.redirect) is rewrapped.
+ */
+export function setResponseHeader(c: Context<ApiEnv>, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    c.res = new Response(c.res.body, c.res);
+    c.res.headers.set(name, value);
+  }
+}
+
 export const securityHeaders = createMiddleware<ApiEnv>(async (c, next) => {
   await next();
-  // Our responses are built here, so their headers are mutable; no copy of the body is needed.
-  c.res.headers.set('X-Content-Type-Options', 'nosniff');
-  if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
+  setResponseHeader(c, 'X-Content-Type-Options', 'nosniff');
+  if (!c.res.headers.has('Cache-Control')) setResponseHeader(c, 'Cache-Control', 'no-store');
 });
 
 const INLINE_SCRIPT = /<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi;
@@ -49,5 +62,5 @@ export const docsContentSecurityPolicy = createMiddleware<ApiEnv>(async (c, next
   await next();
   if (!c.res.headers.get('content-type')?.startsWith('text/html')) return;
   const html = await c.res.clone().text();
-  c.res.headers.set('Content-Security-Policy', docsPolicy(html, c.get('deps').publicUrl));
+  setResponseHeader(c, 'Content-Security-Policy', docsPolicy(html, c.get('deps').publicUrl));
 });

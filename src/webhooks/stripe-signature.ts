@@ -7,13 +7,17 @@ import type { Stripe } from '../shared/stripe.js';
 import { AppError } from '../shared/errors.js';
 import { LIMITS } from '../shared/limits.js';
 
-/** `t=` of a `Stripe-Signature` header, when it is a plain integer. */
+/**
+ * `t=` of a `Stripe-Signature` header, when it is a plain integer. The last one counts, as in the
+ * stripe package's own parsing: the timestamp checked must be the one the signature was verified with.
+ */
 function signedAtSeconds(header: string): number | undefined {
+  let signedAt: string | undefined;
   for (const part of header.split(',')) {
-    const [key, value] = part.split('=', 2);
-    if (key?.trim() === 't' && value !== undefined && /^\d{1,12}$/.test(value.trim())) return Number(value.trim());
+    const [key, value] = part.split('=');
+    if (key === 't') signedAt = value;
   }
-  return undefined;
+  return signedAt !== undefined && /^\d{1,12}$/.test(signedAt) ? Number(signedAt) : undefined;
 }
 
 /** Verifies `raw` against the header; throws `webhook_signature_invalid` (400, nothing stored) otherwise. */

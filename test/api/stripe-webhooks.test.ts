@@ -185,6 +185,16 @@ describe('the signature timestamp', () => {
     expect(await stored(event.id)).toBe(0);
   });
 
+  it('judges the timestamp the signature was verified with when the header repeats t=', async () => {
+    const event = ping();
+    const raw = JSON.stringify(event);
+    const now = Math.floor(Date.now() / 1000);
+    const future = signedWebhook(raw, undefined, now + 3600);
+    const res = await api.request('POST', '/webhooks/stripe', { rawBody: raw, headers: { 'content-type': 'application/json', 'stripe-signature': `t=${now},${future}` } });
+    expect(res.status).toBe(400);
+    expect(await stored(event.id)).toBe(0);
+  });
+
   it('accepts a signature a little ahead, within the tolerance (clock skew)', async () => {
     const event = ping();
     const res = await sendEvent(api, event, { timestamp: Math.floor(Date.now() / 1000) + 60 });
