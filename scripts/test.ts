@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { dataDir, PROJECT_ROOT } from '../src/shared/paths.js';
 import { SERVICES_ENV, startTestServices } from '../test/helpers/services.js';
 import { runLedgerVerification } from './test-verify.js';
+import { isExpectedStartupFailure, startupFailureLine } from '../src/dev/startup-error.js';
 
 interface VitestJson {
   numPassedTests: number;
@@ -62,7 +63,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    // One line that says what failed and what to do, right above the summary CI reads.
+    if (!isExpectedStartupFailure(err)) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.stdout.write(`[test] failed: ${startupFailureLine(err)}\n`);
     process.stdout.write('0 passed, 1 failed\n');
     process.exit(1);
   },

@@ -1,9 +1,11 @@
 /**
- * The HTTP application: middleware (request ids, access log, metrics, body limit), the routes of each
- * capability, the OpenAPI document and its docs page, and the single error mapper.
+ * The HTTP application: middleware (request ids, access log, metrics, security headers, connection
+ * handling, 405 for known paths, body limit), the routes of each capability, the OpenAPI document and
+ * its docs page, and the single error mapper.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
 import { routePath } from 'hono/route';
 import { AppError } from '../shared/errors.js';
@@ -23,13 +25,17 @@ import { checkout } from './routes/checkout.js';
 import { subscription } from './routes/subscription.js';
 import { invoices } from './routes/invoices.js';
 import { invoicePreview } from './routes/invoice-preview.js';
-import { stripeWebhooks } from './routes/stripe-webhooks.js';
+import { stripeWebhookDoc, stripeWebhooks } from './routes/stripe-webhooks.js';
 import { usage } from './routes/usage.js';
 import { adminCostRates } from './routes/admin-cost-rates.js';
 import { adminReports } from './routes/admin-reports.js';
 import { ledger } from './routes/ledger.js';
 import { entitlements } from './routes/entitlements.js';
 import { docs } from './routes/docs.js';
+import { adminStripeEvents } from './routes/admin-stripe-events.js';
+import { requireMetricsReader } from './auth/admin.js';
+import { closeAfterUnreadBody } from './connection-close.js';
+import { securityHeaders } from './security-headers.js';
 
 export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
@@ -38,6 +44,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
   app.use('*', async (c, next) => {
     const started = performance.now();
     c.set('deps', deps);
+    c.set('metrics', metrics);
     c.set('log', deps.log.child({ reqId: c.get('requestId') }));
     await next();
     const ms = performance.now() - started;
@@ -45,6 +52,20 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
     metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, ms / 1000);
     c.get('log').info({ method: c.req.method, path: c.req.path, route, status: c.res.status, ms: Math.round(ms * 10) / 10 }, 'request');
   });
+  app.use('*', securityHeaders);
+  app.use('*', closeAfterUnreadBody);
+  // A known path asked with a method it does not have: 405 naming the methods it has.
+  app.use(
+    '*',
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => {
+        const res = problemResponse(c, new AppError('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(', ')}`));
+        res.headers.set('Allow', methods.join(', '));
+        return res;
+      },
+    }),
+  );
   app.use(
     '*',
     bodyLimit({
@@ -71,9 +92,10 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
   app.route('/admin/cost-rates', adminCostRates);
   app.route('/admin/reports', adminReports);
   app.route('/admin/plans', adminPlans);
+  app.route('/admin/stripe-events', adminStripeEvents);
   app.route('/v1/plans', plans);
 
-  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  app.get('/metrics', requireMetricsReader, async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'appJwt', {
     type: 'http',
@@ -82,6 +104,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
     description: 'HS256 JWT signed with the app secret; claims appId, teamId, scopes, iat, exp (exp - iat ≤ 300 s).',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminBearer', { type: 'http', scheme: 'bearer' });
+  app.openAPIRegistry.registerPath(stripeWebhookDoc);
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Billing & usage ledger', version: '0.1.0', description: 'Errors are application/problem+json with a stable `code`.' },

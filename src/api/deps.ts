@@ -5,6 +5,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Stripe } from '../shared/stripe.js';
 import type { AppDirectory } from '../platform/app-directory.js';
 import type { Scope } from '../shared/scopes.js';
+import type { ApiMetrics } from './metrics.js';
 import type { SubscriptionTiming } from '../workflows/subscription-messages.js';
 
 export interface ApiDeps {
@@ -15,6 +16,8 @@ export interface ApiDeps {
   directory: AppDirectory;
   secretsKey: Buffer;
   adminToken: string;
+  /** Scrape-only credential of /metrics (METRICS_TOKEN); the admin token is accepted too. */
+  metricsToken?: string | undefined;
   webhookSecret: string;
   taskQueue: string;
   publicUrl: string;
@@ -36,5 +39,6 @@ export interface ApiEnv {
     deps: ApiDeps;
     log: Logger;
     principal: AppPrincipal;
+    metrics: ApiMetrics;
   };
 }

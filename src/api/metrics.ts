@@ -5,6 +5,7 @@ export interface ApiMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   usageEvents: Counter<'outcome'>;
+  stripeWebhookEvents: Counter<'outcome'>;
 }
 
 export function createApiMetrics(): ApiMetrics {
@@ -22,6 +23,12 @@ export function createApiMetrics(): ApiMetrics {
     usageEvents: new Counter({
       name: 'usage_events_total',
       help: 'Usage events by outcome (accepted, duplicate, conflict, rejected)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    stripeWebhookEvents: new Counter({
+      name: 'stripe_webhook_events_total',
+      help: 'Signed Stripe webhook deliveries by outcome (routed, ignored, duplicate; parked: unmatched, unprocessable)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

@@ -4,15 +4,26 @@ import type { Hook } from '@hono/zod-openapi';
 import { AppError } from '../shared/errors.js';
 import type { ApiEnv } from './deps.js';
 import { zodFields } from './problem.js';
+import { unstorableFields } from '../shared/text-hygiene.js';
 
 const TARGET_PREFIX: Record<string, string> = { json: '', param: 'path', query: 'query', header: 'header' };
 
-/** zod-openapi validation failures become `validation_failed` with every bad field named. */
+/**
+ * The one judge of every zod-validated input (path, query, headers, JSON body) of every route:
+ * schema failures and text Postgres cannot store (NUL, unpaired surrogates; src/shared/text-hygiene.ts)
+ * become one `validation_failed` naming every bad field of the target.
+ */
 export const validationHook: Hook<unknown, ApiEnv, string, unknown> = (result) => {
-  if (!result.success) {
-    throw new AppError('validation_failed', 'The request is not valid', {
-      fields: zodFields(result.error, TARGET_PREFIX[result.target] ?? result.target),
-    });
+  const prefix = TARGET_PREFIX[result.target] ?? result.target;
+  // On failure `data` is the raw input (the validator passes it through); on success it is the parsed
+  // value, i.e. exactly what the handler will store.
+  const hygiene = unstorableFields((result as { data?: unknown }).data, prefix);
+  if (!result.success || hygiene.length > 0) {
+    const schemaFields = result.success ? [] : zodFields(result.error, prefix);
+    // One entry per field: a value the schema already refused is not named twice.
+    const named = new Set(schemaFields.map((f) => f.path));
+    const fields = [...schemaFields, ...hygiene.filter((f) => !named.has(f.path))];
+    throw new AppError('validation_failed', 'The request is not valid', { fields });
   }
 };
 

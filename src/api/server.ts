@@ -19,15 +19,18 @@ async function main(): Promise<void> {
   const temporal = createTemporalClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
   const secretsKey = Buffer.from(config.SECRETS_KEY, 'base64');
   const publicUrl = config.PUBLIC_URL ?? `http://${config.API_HOST}:${config.API_PORT}`;
+  const directory = new AppDirectory(sql, secretsKey);
+  const unlisten = await directory.listenForSecretChanges(sql);
   const app = createApp(
     {
       sql,
       temporal,
       stripe: createStripe({ secretKey: config.STRIPE_SECRET_KEY, apiUrl: config.STRIPE_API_URL }),
       log,
-      directory: new AppDirectory(sql, secretsKey),
+      directory,
       secretsKey,
       adminToken: config.ADMIN_TOKEN,
+      metricsToken: config.METRICS_TOKEN,
       webhookSecret: config.STRIPE_WEBHOOK_SECRET,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       publicUrl,
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'api shutting down');
     const force = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS);
     server.close();
+    await unlisten().catch(() => {});
     await Promise.allSettled([sql.end({ timeout: 5 }), temporal.connection.close()]);
     clearTimeout(force);
     process.exit(0);

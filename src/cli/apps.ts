@@ -1,86 +1,67 @@
 /**
- * `npm run cli -- apps …`: what `POST /admin/apps` and `PATCH /admin/apps/{appId}` do, from a terminal.
- *   apps register <appId> <name> [--success-url URL] [--cancel-url URL]   prints the secret, once
- *   apps checkout-urls <appId> [--success-url URL|none] [--cancel-url URL|none]
- * The URLs are where Stripe Checkout sends customers back when a checkout request names none.
- * Exit codes follow sysexits: 64 usage, 65 invalid input.
+ * `npm run cli -- apps register|checkout-urls …` registers an app and sets its Checkout defaults
+ * (app-registration.ts);
+ * `npm run cli -- apps secrets <appId>` lists an app's secrets (ids and dates, never values);
+ * `npm run cli -- apps revoke-secret <appId> <secretId>` revokes one now, e.g. a leaked one (every
+ * api process drops it at once; recorded in the audit log as actor `cli`). Connects as DATABASE_URL.
+ * Exit codes follow sysexits: 64 usage, 65 bad input (unknown app or secret).
  */
-import { parseArgs } from 'node:util';
-import { checkoutUrlSchema, registerApp, setCheckoutDefaults, type AppView } from '../platform/apps.js';
 import { createSql, type Sql } from '../shared/db.js';
 import { AppError } from '../shared/errors.js';
+import { listAppSecrets, revokeAppSecret } from '../platform/apps.js';
+import { appRegistrationCommand } from './app-registration.js';
 import { cliEnvironment, need } from './environment.js';
 
-const USAGE = `usage: npm run cli -- apps register <appId> <name> [--success-url URL] [--cancel-url URL]
+const USAGE = `usage: npm run cli -- apps secrets <appId>
+       npm run cli -- apps revoke-secret <appId> <secretId>
+       npm run cli -- apps register <appId> <name> [--success-url URL] [--cancel-url URL]
        npm run cli -- apps checkout-urls <appId> [--success-url URL|none] [--cancel-url URL|none]
 `;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export interface AppsCommandIo {
-  /** A database and secrets key to use instead of the environment's (tests). */
+export interface CliIo {
+  /** A database to use instead of connecting to DATABASE_URL (tests). */
   sql?: Sql;
+  /** The key app secrets are encrypted with, instead of SECRETS_KEY (tests). */
   secretsKey?: Buffer;
   out?: (text: string) => void;
   err?: (text: string) => void;
 }
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$/;
-
-export async function appsCommand(args: string[], io: AppsCommandIo = {}): Promise<number> {
-  const out = io.out ?? ((t: string) => process.stdout.write(t));
-  const err = io.err ?? ((t: string) => process.stderr.write(t));
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { 'success-url': { type: 'string' }, 'cancel-url': { type: 'string' } } });
-  } catch (e) {
-    err(`${(e as Error).message}\n${USAGE}`);
-    return 64;
-  }
-  const [sub, appId, name, ...rest] = parsed.positionals;
-  const registering = sub === 'register' && name !== undefined;
-  if (!(registering || (sub === 'checkout-urls' && name === undefined)) || rest.length > 0 || !appId) {
-    err(USAGE);
-    return 64;
-  }
-  const problems: string[] = [];
-  if (!ID.test(appId)) problems.push('appId: 3–64 letters, digits, _ or -');
-  if (registering && (name.length < 1 || name.length > 200)) problems.push('name: 1–200 characters');
-  const url = (flag: 'success-url' | 'cancel-url'): string | null | undefined => {
-    const value = parsed.values[flag];
-    if (value === undefined) return undefined;
-    if (value === 'none' && !registering) return null;
-    const checked = checkoutUrlSchema.safeParse(value);
-    if (!checked.success) problems.push(`--${flag}: ${checked.error.issues.map((i) => i.message).join('; ')}`);
-    return value;
-  };
-  const checkoutSuccessUrl = url('success-url');
-  const checkoutCancelUrl = url('cancel-url');
-  if (problems.length > 0) {
-    err(problems.map((p) => `${p}\n`).join(''));
-    return 65;
-  }
-
-  const env = io.sql && io.secretsKey ? null : cliEnvironment();
+export async function withCliSql<T>(io: CliIo, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  // Beside `npm start` its database is found in the data folder (environment.ts).
+  const env = io.sql ? null : cliEnvironment();
   const sql = io.sql ?? createSql(need(env!.databaseUrl, 'DATABASE_URL', env!), { applicationName: 'billing-cli', max: 1 });
   try {
-    if (registering) {
-      const secretsKey = io.secretsKey ?? need(env!.secretsKey, 'SECRETS_KEY', env!);
-      const input = { appId, name, ...(checkoutSuccessUrl ? { checkoutSuccessUrl } : {}), ...(checkoutCancelUrl ? { checkoutCancelUrl } : {}) };
-      const app = await registerApp(sql, secretsKey, input, 'cli');
-      out(describe(app));
-      out(app.secret ? `secret: ${app.secret}   (shown once: store it now)\nsecretId: ${app.secretId}\n` : 'already registered with the same input; its secret is not shown again\n');
-    } else {
-      out(describe(await setCheckoutDefaults(sql, appId, { checkoutSuccessUrl, checkoutCancelUrl }, 'cli')));
-    }
-    return 0;
-  } catch (e) {
-    if (!(e instanceof AppError)) throw e;
-    err(`${e.code}: ${e.message}\n`);
-    return 65;
+    return await fn(sql);
   } finally {
     if (!io.sql) await sql.end({ timeout: 5 });
   }
 }
 
-function describe(app: AppView): string {
-  return `${app.appId} (${app.name})\n  checkout success URL: ${app.checkoutSuccessUrl ?? '(none)'}\n  checkout cancel URL:  ${app.checkoutCancelUrl ?? '(none)'}\n`;
+export async function appsCommand(args: string[], io: CliIo = {}): Promise<number> {
+  const out = io.out ?? ((t: string) => process.stdout.write(t));
+  const err = io.err ?? ((t: string) => process.stderr.write(t));
+  if (args[0] === 'register' || args[0] === 'checkout-urls') return appRegistrationCommand(args, io);
+  const [sub, appId, secretId, ...rest] = args;
+  const valid = rest.length === 0 && appId && (sub === 'secrets' ? secretId === undefined : sub === 'revoke-secret' && secretId !== undefined && UUID.test(secretId));
+  if (!valid) {
+    err(USAGE);
+    return 64;
+  }
+  try {
+    return await withCliSql(io, async (sql) => {
+      if (sub === 'secrets') {
+        for (const s of await listAppSecrets(sql, appId)) out(`${s.secretId}  created ${s.createdAt}  ${s.revokedAt ? `revoked ${s.revokedAt}` : 'active'}\n`);
+        return 0;
+      }
+      const r = await revokeAppSecret(sql, appId, secretId!, 'cli');
+      out(`${r.secretId}: ${r.replayed ? 'already revoked' : 'revoked'} at ${r.revokedAt}; active secrets of ${appId}: ${r.activeSecretIds.join(', ') || 'none'}\n`);
+      return 0;
+    });
+  } catch (e) {
+    if (!(e instanceof AppError && e.isBusiness)) throw e;
+    err(`${e.message}\n`);
+    return 65;
+  }
 }

@@ -4,17 +4,20 @@
  *   migrate                  bring the database to the current schema
  *   ledger verify            recompute every ledger balance and invariant from the entries
  *   catalog apply <file>     publish the plans of a catalog file (idempotent; --dry-run)
+ *   apps secrets <appId>     list an app's secrets (ids and dates, never values)
+ *   apps revoke-secret <appId> <secretId>   revoke a secret now (e.g. a leaked one)
  *   apps register|checkout-urls   register an app (its secret is printed once); set its Checkout defaults
+ *   stripe parked            Stripe events acknowledged but parked (unprocessable, unmatched)
  *   stripe complete-checkout|finalize-invoice|pay-invoice|fail-payment <ref>   Stripe's webhooks, by hand, on stripe-mock
  *
  * Beside `npm start` the commands need no environment: they find its database and secrets in the
  * data folder (src/cli/environment.ts); variables such as DATABASE_URL override that.
  */
+import { appsCommand } from './apps.js';
 import { catalogCommand } from './catalog.js';
+import { stripeCommand } from './stripe.js';
 import { ledgerCommand, migrateCommand } from './database.js';
 import { setupCommand } from './setup.js';
-import { appsCommand } from './apps.js';
-import { stripeCommand } from './stripe.js';
 import { CliConfigError } from './environment.js';
 import { ConfigError } from '../shared/config.js';
 

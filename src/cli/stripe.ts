@@ -1,69 +1,44 @@
 /**
- * `npm run cli -- stripe …`: Stripe's side of the subscription path for the embedded default, where
- * stripe-mock answers requests but sends no webhooks (like `stripe trigger` for a real account):
- *   stripe complete-checkout <cs_…|teamId>      the customer pays at Checkout: the subscription goes live
- *   stripe finalize-invoice <in_…|inv_…|sub_…|teamId>   Stripe's renewal invoice of an ended period, finalized
- *   stripe pay-invoice <in_…|inv_…|sub_…|teamId>        …and paid
- *   stripe fail-payment <in_…|inv_…|sub_…|teamId>       …and its payment fails (dunning)
- * Signed with the api's STRIPE_WEBHOOK_SECRET and sent to its /webhooks/stripe; beside `npm start`
- * everything comes from its data folder. Refused against a real Stripe account: use the Stripe CLI.
+ * `npm run cli -- stripe complete-checkout|finalize-invoice|pay-invoice|fail-payment <ref>`: Stripe's
+ * side of the subscription path by hand, on stripe-mock (stripe-local.ts);
+ * `npm run cli -- stripe parked [--reason unprocessable|unmatched] [--limit N]`: the Stripe events
+ * acknowledged but parked (as `GET /admin/stripe-events/parked`), oldest first. Connects as DATABASE_URL.
  */
-import type { Sql } from '../shared/db.js';
-import { createSql } from '../shared/db.js';
-import { AppError } from '../shared/errors.js';
-import { createStripe, type Stripe } from '../shared/stripe.js';
-import { completeCheckout, failPayment, finalizeInvoice, payInvoice, type LocalStripe } from '../dev/stripe-walkthrough.js';
-import { CliConfigError, cliEnvironment, need } from './environment.js';
+import { LIMITS } from '../shared/limits.js';
+import { listParkedStripeEvents, PARK_REASONS, type ParkReason } from '../webhooks/parked-stripe-events.js';
+import { withCliSql } from './apps.js';
+import { LOCAL_STRIPE_STEPS, LOCAL_STRIPE_USAGE, localStripeCommand, type StripeCommandIo } from './stripe-local.js';
 
-const USAGE = `usage: npm run cli -- stripe complete-checkout <checkoutSessionId|teamId>
-       npm run cli -- stripe finalize-invoice <stripeInvoiceId|invoiceId|subscriptionId|teamId>
-       npm run cli -- stripe pay-invoice <stripeInvoiceId|invoiceId|subscriptionId|teamId>
-       npm run cli -- stripe fail-payment <stripeInvoiceId|invoiceId|subscriptionId|teamId>
-`;
+const USAGE = `usage: npm run cli -- stripe parked [--reason ${PARK_REASONS.join('|')}] [--limit 1-${LIMITS.pageSizeMax}]\n${LOCAL_STRIPE_USAGE}`;
 
-const STEPS: Record<string, (ctx: LocalStripe, ref: string) => Promise<unknown>> = {
-  'complete-checkout': completeCheckout,
-  'finalize-invoice': finalizeInvoice,
-  'pay-invoice': payInvoice,
-  'fail-payment': failPayment,
-};
-
-export interface StripeCommandIo {
-  /** Everything the environment would give (tests). */
-  ctx?: Omit<LocalStripe, 'log'>;
-  out?: (text: string) => void;
-  err?: (text: string) => void;
+function parseFlags(flags: string[]): { reason?: ParkReason; limit: number } | undefined {
+  const parsed: { reason?: ParkReason; limit: number } = { limit: LIMITS.pageSizeMax };
+  for (let i = 0; i < flags.length; i += 2) {
+    const [flag, value] = [flags[i], flags[i + 1]];
+    if (flag === '--reason' && (PARK_REASONS as readonly string[]).includes(value ?? '')) parsed.reason = value as ParkReason;
+    else if (flag === '--limit' && /^\d{1,4}$/.test(value ?? '') && Number(value) >= 1 && Number(value) <= LIMITS.pageSizeMax) parsed.limit = Number(value);
+    else return undefined;
+  }
+  return parsed;
 }
 
 export async function stripeCommand(args: string[], io: StripeCommandIo = {}): Promise<number> {
   const out = io.out ?? ((t: string) => process.stdout.write(t));
   const err = io.err ?? ((t: string) => process.stderr.write(t));
-  const [step, ref, ...rest] = args;
-  const run = step !== undefined && Object.hasOwn(STEPS, step) ? STEPS[step] : undefined;
-  if (!run || !ref || rest.length > 0) {
+  if (args[0] !== undefined && LOCAL_STRIPE_STEPS.includes(args[0])) return localStripeCommand(args, io);
+  const [sub, ...flags] = args;
+  const opts = sub === 'parked' ? parseFlags(flags) : undefined;
+  if (!opts) {
     err(USAGE);
     return 64;
   }
-  let sql: Sql | null = null;
-  let ctx: LocalStripe;
-  if (io.ctx) ctx = { ...io.ctx, log: (line) => out(`${line}\n`) };
-  else {
-    const env = cliEnvironment();
-    if (env.stripeApiUrl === null) {
-      throw new CliConfigError('These commands stand in for Stripe on stripe-mock. With a Stripe account, complete Checkout in the browser and forward its events with `stripe listen --forward-to <api>/webhooks/stripe` (see README, Operations).');
+  return withCliSql(io, async (sql) => {
+    const { items, next } = await listParkedStripeEvents(sql, opts);
+    for (const e of items) {
+      const what = e.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
+      out(`#${e.parkedId} ${e.parkedAt} ${e.reason} ${e.eventId ?? '(no id)'} ${e.eventType ?? '(no type)'} — ${what}\n`);
     }
-    sql = createSql(need(env.databaseUrl, 'DATABASE_URL', env), { applicationName: 'billing-cli-stripe', max: 2 });
-    const stripe: Stripe = createStripe({ secretKey: 'sk_test_stripemock', apiUrl: env.stripeApiUrl });
-    ctx = { sql, stripe, apiUrl: env.apiUrl, webhookSecret: need(env.webhookSecret, 'STRIPE_WEBHOOK_SECRET', env), log: (line) => out(`${line}\n`) };
-  }
-  try {
-    await run(ctx, ref);
+    out(`${items.length} parked event(s)${next ? `; more after #${next}` : ''}\n`);
     return 0;
-  } catch (e) {
-    if (!(e instanceof AppError)) throw e;
-    err(`${e.code}: ${e.message}\n`);
-    return e.code === 'not_found' ? 66 : 1;
-  } finally {
-    await sql?.end({ timeout: 5 });
-  }
+  });
 }

@@ -25,6 +25,7 @@ import { startTemporalDevServer } from './temporal-server.js';
 import { ensureSearchAttributes } from '../shared/temporal.js';
 import { ensureTool, STRIPE_MOCK, TEMPORAL_CLI } from './tools.js';
 import { DEMO_APP_ID, DEMO_TEAM_ID, seedDemo } from './seed.js';
+import { isExpectedStartupFailure, makeFolder, StartupError, startupFailureLine } from './startup-error.js';
 
 const env = process.env;
 const PORTS = {
@@ -41,7 +42,7 @@ const READY_TIMEOUT_MS = 180_000;
 const say = (msg: string) => process.stdout.write(`[start] ${msg}\n`);
 
 async function requirePort(port: number, what: string, envVar: string): Promise<void> {
-  if (!(await isPortFree(port))) throw new Error(`Port ${port} (${what}) is in use; stop what uses it or set ${envVar}`);
+  if (!(await isPortFree(port))) throw new StartupError(`Port ${port} (${what}) is in use; stop what uses it or set ${envVar}`);
 }
 
 async function waitReady(url: string, children: ManagedProcess[]): Promise<void> {
@@ -64,11 +65,13 @@ async function main(): Promise<void> {
   const started = Date.now();
   const dir = dataDir();
   const logs = join(dir, 'logs');
-  const state = loadDevState(dir);
   const supervisor = superviseChildren({ say });
   const stopAll = supervisor.stopAll;
 
   try {
+    makeFolder(dir);
+    const state = loadDevState(dir);
+
     // Postgres
     let appUrl: string;
     let adminUrl: string;
@@ -81,8 +84,11 @@ async function main(): Promise<void> {
       say(`Postgres: ${new URL(appUrl).host} (DATABASE_URL)`);
     } else {
       await requirePort(PORTS.postgres, 'embedded Postgres', 'BILLING_PG_PORT');
+      const pgDir = join(dir, 'postgres');
       // Registered before it is up: a stop requested while Postgres starts waits for it, then stops it.
-      const starting = startEmbeddedPostgres({ dir: join(dir, 'postgres'), port: PORTS.postgres, password: state.postgresPassword });
+      const starting = startEmbeddedPostgres({
+        dir: pgDir, port: PORTS.postgres, password: state.postgresPassword, logFile: join(logs, 'postgres.log'),
+      });
       supervisor.onStop(() => starting.then((pg) => pg.stop(), () => undefined));
       const pg: EmbeddedPg = await starting;
       ({ appUrl, adminUrl } = await prepareDatabase({
@@ -91,7 +97,9 @@ async function main(): Promise<void> {
         appPassword: state.appDbPassword,
         log: say,
       }));
-      say(`Postgres: embedded, 127.0.0.1:${PORTS.postgres}, data in ${join(dir, 'postgres')}`);
+      // As root the data may live outside the clone, where the postgres OS user can reach it.
+      const where = pg.dataDir === pgDir ? pgDir : `${pg.dataDir} (linked from ${pgDir})`;
+      say(`Postgres: embedded, 127.0.0.1:${PORTS.postgres}, data in ${where}`);
     }
 
     // Temporal
@@ -197,7 +205,7 @@ async function main(): Promise<void> {
       `  API          ${apiUrl}`,
       `  API docs     ${apiUrl}/docs   (OpenAPI: ${apiUrl}/openapi.json)`,
       `  Temporal UI  ${temporalUi ?? '(external Temporal)'}`,
-      `  Health       ${apiUrl}/health/ready   Metrics: ${apiUrl}/metrics`,
+      `  Health       ${apiUrl}/health/ready   Metrics: ${apiUrl}/metrics (Bearer: the admin token or METRICS_TOKEN)`,
       `  Admin token  ${childEnv.ADMIN_TOKEN}`,
       `  Demo app     ${DEMO_APP_ID}   secret: ${state.demoAppSecret ?? '(created earlier elsewhere)'}`,
       `  Demo team    ${DEMO_TEAM_ID}   plans: ${seeded.plans.join(', ')}`,
@@ -207,8 +215,8 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(lines.join('\n'));
   } catch (err) {
-    say(`failed: ${(err as Error).message}`);
-    await stopAll(1);
+    if (!isExpectedStartupFailure(err)) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    await stopAll(1, `failed: ${startupFailureLine(err)}`);
   }
 }
 

@@ -17,8 +17,11 @@ export interface SupervisorOptions {
 export interface Supervisor {
   /** Runs `stop` after every child process has stopped (last registered first). */
   onStop(stop: () => Promise<void>): void;
-  /** Stops everything once (a second request joins the first) and exits with `code`. */
-  stopAll(code: number): Promise<void>;
+  /**
+   * Stops everything once (a second request joins the first) and exits with `code`; `lastLine` (why
+   * it failed) is said after the children stopped, so it ends the output.
+   */
+  stopAll(code: number, lastLine?: string): Promise<void>;
   readonly stopping: boolean;
 }
 
@@ -29,7 +32,7 @@ export function superviseChildren(opts: SupervisorOptions): Supervisor {
   const stoppers: Array<() => Promise<void>> = [];
   let stopping: Promise<void> | null = null;
 
-  const stopAll = (code: number): Promise<void> => {
+  const stopAll = (code: number, lastLine?: string): Promise<void> => {
     stopping ??= (async () => {
       opts.say('stopping…');
       for (const child of liveProcesses().reverse()) {
@@ -37,6 +40,7 @@ export function superviseChildren(opts: SupervisorOptions): Supervisor {
       }
       for (const stop of stoppers.reverse()) await stop().catch((err: unknown) => opts.say(`stop failed: ${(err as Error).message}`));
       opts.say('stopped');
+      if (lastLine) opts.say(lastLine);
       process.exit(code);
     })();
     return stopping;

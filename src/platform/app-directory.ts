@@ -1,11 +1,11 @@
 /**
  * In-process cache of what every app request needs: the app's active secrets and whether it may act
  * for a team. Without it each request would cost two extra Postgres round trips. Entries expire after
- * a short TTL, so a rotation made through another api instance takes effect within `secretsTtlMs`;
- * rotations made through this instance take effect at once (invalidate).
+ * a short TTL. A rotation or revocation takes effect at once: in this process by `invalidateApp`, in
+ * every other one through `listenForSecretChanges` (Postgres NOTIFY); the TTL bounds the rest.
  */
-import type { Queryable } from '../shared/db.js';
-import { loadActiveSecrets, type ActiveSecret } from './apps.js';
+import type { Queryable, Sql } from '../shared/db.js';
+import { APP_SECRETS_CHANNEL, loadActiveSecrets, type ActiveSecret } from './apps.js';
 import { isTeamConnected } from './teams.js';
 
 interface Entry<T> {
@@ -31,6 +31,8 @@ export const APP_DIRECTORY_DEFAULTS: AppDirectoryOptions = {
 export class AppDirectory {
   private readonly secrets = new Map<string, Entry<ActiveSecret[]>>();
   private readonly connected = new Map<string, Entry<boolean>>();
+  /** Bumped by every invalidation of secrets. */
+  private secretsGeneration = 0;
 
   constructor(
     private readonly sql: Queryable,
@@ -41,8 +43,11 @@ export class AppDirectory {
   async activeSecrets(appId: string): Promise<ActiveSecret[]> {
     const hit = this.secrets.get(appId);
     if (hit && hit.expiresAt > Date.now()) return hit.value;
+    const generation = this.secretsGeneration;
     const value = await loadActiveSecrets(this.sql, this.secretsKey, appId);
-    this.put(this.secrets, appId, value, value.length > 0 ? this.opts.secretsTtlMs : this.opts.negativeTtlMs);
+    // A load that raced with an invalidation may have read the secrets before the change: use it for
+    // this request, but do not keep it.
+    if (generation === this.secretsGeneration) this.put(this.secrets, appId, value, value.length > 0 ? this.opts.secretsTtlMs : this.opts.negativeTtlMs);
     return value;
   }
 
@@ -80,7 +85,21 @@ export class AppDirectory {
   }
 
   invalidateApp(appId: string): void {
+    this.secretsGeneration++;
     this.secrets.delete(appId);
+  }
+
+  /**
+   * Drops an app's cached secrets as soon as any process rotates or revokes them. On every
+   * (re)connection of the listener the whole secret cache is dropped, since announcements made
+   * while it was disconnected are lost. Returns the function that stops listening.
+   */
+  async listenForSecretChanges(sql: Sql): Promise<() => Promise<void>> {
+    const { unlisten } = await sql.listen(APP_SECRETS_CHANNEL, (appId) => this.invalidateApp(appId), () => {
+      this.secretsGeneration++;
+      this.secrets.clear();
+    });
+    return unlisten;
   }
 
   invalidateTeam(teamId: string): void {

@@ -2,6 +2,9 @@
  * Apps of the ecosystem and their HMAC signing secrets. A secret is shown once, when it is created;
  * it is stored encrypted (SECRETS_KEY) because verifying HS256 needs the secret itself. Rotation keeps
  * the new secret and the previous one, so apps can roll over without downtime, and revokes the rest.
+ * A leaked secret is revoked at once, whatever its age. Every change is announced on
+ * APP_SECRETS_CHANNEL (Postgres NOTIFY, sent on commit), so every api process drops its cached
+ * secrets of that app immediately (AppDirectory.listenForSecretChanges).
  */
 import { webcrypto } from 'node:crypto';
 import { z } from 'zod';
@@ -122,7 +125,62 @@ export async function rotateAppSecret(sql: Sql, secretsKey: Buffer, appId: strin
     const revoke = active.slice(LIMITS.appSecretsActiveMax).map((r) => r.id);
     if (revoke.length > 0) await tx`update app_secrets set revoked_at = now() where id in ${tx(revoke)}`;
     await audit(tx, actor, 'app.secret_rotated', appId, { secretId: created!.id, revoked: revoke });
+    await announceSecretChange(tx, appId);
     return { appId, secretId: created!.id, secret, activeSecretIds: keep, revokedSecretIds: revoke };
+  });
+}
+
+/** Postgres NOTIFY channel carrying the id of an app whose secrets changed. */
+export const APP_SECRETS_CHANNEL = 'app_secrets_changed';
+
+async function announceSecretChange(tx: Queryable, appId: string): Promise<void> {
+  await tx`select pg_notify(${APP_SECRETS_CHANNEL}, ${appId})`;
+}
+
+export interface AppSecretView {
+  secretId: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** The app's secrets, newest first, without their values. */
+export async function listAppSecrets(sql: Queryable, appId: string): Promise<AppSecretView[]> {
+  await getApp(sql, appId);
+  const rows = await sql<{ id: string; created_at: Date; revoked_at: Date | null }[]>`
+    select id, created_at, revoked_at from app_secrets where app_id = ${appId} order by created_at desc, id`;
+  return rows.map((r) => ({ secretId: r.id, createdAt: r.created_at.toISOString(), revokedAt: r.revoked_at?.toISOString() ?? null }));
+}
+
+export interface RevokedSecret {
+  appId: string;
+  secretId: string;
+  revokedAt: string;
+  /** Secrets still valid; empty when the last one was revoked (the app's tokens fail until a rotation). */
+  activeSecretIds: string[];
+  /** The secret had been revoked before: nothing changed. */
+  replayed: boolean;
+}
+
+/**
+ * Revokes one secret now (a leak cannot wait for the next rotation to age it out). Idempotent:
+ * revoking a revoked secret answers with its first revocation. Revoking the last active secret is
+ * allowed: a leaked secret must stop working even before its replacement is deployed.
+ */
+export async function revokeAppSecret(sql: Sql, appId: string, secretId: string, actor: string): Promise<RevokedSecret> {
+  return inTransaction(sql, async (tx) => {
+    await getApp(tx, appId);
+    await tx`select pg_advisory_xact_lock(hashtextextended(${`app-secrets:${appId}`}, 0))`;
+    const [secret] = await tx<{ revoked_at: Date | null }[]>`select revoked_at from app_secrets where id = ${secretId} and app_id = ${appId}`;
+    if (!secret) throw notFound(`Secret ${secretId} of app ${appId}`);
+    let revokedAt = secret.revoked_at;
+    if (!revokedAt) {
+      const [updated] = await tx<{ revoked_at: Date }[]>`update app_secrets set revoked_at = now() where id = ${secretId} returning revoked_at`;
+      revokedAt = updated!.revoked_at;
+      await audit(tx, actor, 'app.secret_revoked', appId, { secretId });
+      await announceSecretChange(tx, appId);
+    }
+    const active = await tx<{ id: string }[]>`select id from app_secrets where app_id = ${appId} and revoked_at is null order by created_at desc, id`;
+    return { appId, secretId, revokedAt: revokedAt.toISOString(), activeSecretIds: active.map((r) => r.id), replayed: secret.revoked_at !== null };
   });
 }
 

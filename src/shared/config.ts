@@ -46,6 +46,8 @@ const apiOnly = {
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Bearer credential of operator/admin routes; separate from app tokens. */
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters'),
+  /** Bearer credential of /metrics for a Prometheus scraper; opens nothing else. Unset: only ADMIN_TOKEN reads /metrics. */
+  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\w+$/, 'must be a Stripe webhook signing secret (whsec_…)'),
   /** Where the API is reachable from outside; used in printed URLs and the OpenAPI document. */
   PUBLIC_URL: z.url().optional(),

@@ -51,6 +51,13 @@ export const LIMITS = {
   catalogFilePlansMax: 200,
   /** URLs we store or hand to Stripe (Checkout success and cancel URLs); the schema says the same. */
   urlLengthMax: 2048,
-  /** Stripe webhook timestamp tolerance. */
+  /** Stripe webhook timestamp tolerance, both ways: older signatures are replays, newer ones are not Stripe's clock. */
   stripeWebhookToleranceSeconds: 300,
+  /** Nesting of a Stripe webhook body; Stripe's events nest about ten levels, deeper is not Stripe. */
+  stripeEventDepthMax: 32,
+  /** Stripe ids (`evt_…`, `sub_…`, `in_…`) and event types as we store them. */
+  stripeIdLengthMax: 255,
+  stripeEventTypeLengthMax: 100,
+  /** Problems recorded for one parked (unprocessable) Stripe event. */
+  stripeEventProblemsMax: 50,
 } as const;

@@ -11,6 +11,7 @@ import { LIMITS } from '../shared/limits.js';
 import { eventType, EVENT_TYPES, meterQuantities } from './event-registry.js';
 import type { MeterQuantity } from './event-type.js';
 import { parseTimestamp } from './timestamp.js';
+import { isStorableText, LONE_SURROGATE, UNSTORABLE_TEXT_MESSAGE } from '../shared/text-hygiene.js';
 
 export interface ValidatedEvent {
   /** Position in the request; results and errors refer to it. */
@@ -31,9 +32,6 @@ const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 // Matching control characters is the point of this expression.
 // eslint-disable-next-line no-control-regex
 const NO_CONTROL_CHARS = /^[^\x00-\x1f\x7f]+$/;
-/** A UTF-16 surrogate without its pair: JSON allows it, Postgres text and jsonb do not (nor NUL). */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const UNSTORABLE_STRING = new RegExp(`\\u0000|${LONE_SURROGATE.source}`);
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -65,7 +63,7 @@ const BodySchema = z.object({ events: z.array(z.unknown()).min(1).max(LIMITS.usa
  */
 function payloadHygiene(value: unknown, path: string, depth: number): FieldError | undefined {
   if (typeof value === 'string') {
-    return UNSTORABLE_STRING.test(value) ? { path, message: 'must not contain NUL or unpaired surrogates' } : undefined;
+    return isStorableText(value) ? undefined : { path, message: UNSTORABLE_TEXT_MESSAGE };
   }
   if (typeof value !== 'object' || value === null) return undefined;
   if (depth > LIMITS.usagePayloadDepthMax) return { path, message: `nests deeper than ${LIMITS.usagePayloadDepthMax} levels (LIMITS.usagePayloadDepthMax)` };

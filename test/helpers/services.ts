@@ -4,11 +4,12 @@
  * memory, headless), stripe-mock behind a recorder, and the workflow bundle built once.
  * `npm test` (scripts/test.ts) starts them; vitest's global setup starts them when run directly.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir } from '../../src/shared/paths.js';
 import { prepareDatabase, dropDatabase } from '../../src/dev/database-setup.js';
 import { startEmbeddedPostgres } from '../../src/dev/postgres-server.js';
+import { makeFolder } from '../../src/dev/startup-error.js';
 import { freePort } from '../../src/dev/processes.js';
 import { startStripeMock } from '../../src/dev/stripe-mock.js';
 import { startTemporalDevServer } from '../../src/dev/temporal-server.js';
@@ -40,19 +41,22 @@ export async function startTestServices(
   label = 'test',
 ): Promise<{ services: TestServices; stop: () => Promise<void> }> {
   const dir = join(dataDir(), label);
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => {});
   };
   try {
-    // Postgres: the given server, or an embedded one kept between runs in .data/test/postgres.
+    // Postgres: the given server, or an embedded one kept between runs in .data/test/postgres (as root,
+    // possibly a link to where the postgres OS user can reach it: src/dev/postgres-data-dir.ts).
     let serverAdminUrl = process.env.DATABASE_ADMIN_URL ?? process.env.DATABASE_URL;
     if (!serverAdminUrl) {
-      const pg = await startEmbeddedPostgres({ dir: join(dir, 'postgres'), port: await freePort(), password: 'postgres' });
+      const pg = await startEmbeddedPostgres({
+        dir: join(dir, 'postgres'), port: await freePort(), password: 'postgres', logFile: join(dir, 'postgres.log'),
+      });
       stops.push(() => pg.stop());
       serverAdminUrl = pg.adminUrl('postgres');
-      log(`postgres: embedded on ${pg.port}`);
+      log(`postgres: embedded on ${pg.port}, data in ${pg.dataDir}`);
     } else log(`postgres: ${new URL(serverAdminUrl).host} (DATABASE_URL)`);
     const database = `billing_${label}_${Date.now()}_${process.pid}`;
     const { adminUrl, appUrl } = await prepareDatabase({ serverAdminUrl, database, appPassword: TEST_APP_DB_PASSWORD });

@@ -1,6 +1,6 @@
-/** Operator routes for apps: register (the secret is shown once), read, set Checkout defaults, rotate secrets. */
+/** Operator routes for apps: register (the secret is shown once), read, set Checkout defaults, rotate, list and revoke secrets. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { checkoutUrlSchema as CheckoutUrl, getApp, registerApp, rotateAppSecret, setCheckoutDefaults } from '../../platform/apps.js';
+import { checkoutUrlSchema as CheckoutUrl, getApp, listAppSecrets, registerApp, revokeAppSecret, rotateAppSecret, setCheckoutDefaults } from '../../platform/apps.js';
 import { requireAdmin } from '../auth/admin.js';
 import { IdSchema, problemResponses, router } from '../openapi.js';
 
@@ -43,8 +43,6 @@ const App = AppView.extend({
   secretId: z.string().nullable().openapi({ description: 'Put it in the JWT header as `kid` to skip a lookup' }),
 }).openapi('App');
 
-const AppIdParam = z.object({ appId: IdSchema.openapi({ param: { name: 'appId', in: 'path' }, example: 'app_receipts' }) });
-
 const RotatedSecret = z
   .object({
     appId: z.string(),
@@ -54,6 +52,19 @@ const RotatedSecret = z
     revokedSecretIds: z.array(z.string()),
   })
   .openapi('RotatedSecret');
+
+const SecretInfo = z
+  .object({ secretId: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() })
+  .openapi('AppSecretInfo', { description: 'A secret without its value' });
+
+const RevokedSecret = z
+  .object({ appId: z.string(), secretId: z.string(), revokedAt: z.string(), activeSecretIds: z.array(z.string()) })
+  .openapi('RevokedSecret');
+
+const AppIdParam = z.object({ appId: IdSchema.openapi({ param: { name: 'appId', in: 'path' }, example: 'app_receipts' }) });
+const SecretParams = AppIdParam.extend({
+  secretId: z.uuid().openapi({ param: { name: 'secretId', in: 'path' }, description: 'As listed by GET /admin/apps/{appId}/secrets or returned by a rotation' }),
+});
 
 const security = [{ adminBearer: [] }];
 
@@ -116,7 +127,7 @@ adminApps
       path: '/{appId}/secrets/rotate',
       tags: ['admin'],
       summary: 'Rotate an app secret',
-      description: 'Creates a new secret; the previous one stays valid, older ones are revoked.',
+      description: 'Creates a new secret; the previous one stays valid (the grace period of the roll-over), older ones are revoked. A leaked secret is revoked at once with POST /admin/apps/{appId}/secrets/{secretId}/revoke.',
       security,
       request: { params: AppIdParam },
       responses: {
@@ -130,5 +141,45 @@ adminApps
       const rotated = await rotateAppSecret(sql, secretsKey, appId, 'admin');
       directory.invalidateApp(appId);
       return c.json(rotated, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/{appId}/secrets',
+      tags: ['admin'],
+      summary: "List an app's secrets (ids and dates, never values)",
+      security,
+      request: { params: AppIdParam },
+      responses: { 200: { description: 'Newest first', content: { 'application/json': { schema: z.object({ appId: z.string(), secrets: z.array(SecretInfo) }) } } }, ...problemResponses },
+    }),
+    async (c) => {
+      const { appId } = c.req.valid('param');
+      return c.json({ appId, secrets: await listAppSecrets(c.get('deps').sql, appId) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/{appId}/secrets/{secretId}/revoke',
+      tags: ['admin'],
+      summary: 'Revoke a secret now (e.g. a leaked one)',
+      description: [
+        'Tokens signed with the secret are refused from now on, by every api process (they drop their cached secrets on a Postgres notification).',
+        'Unlike a rotation, which keeps the previous secret valid, this needs no grace period; rotate first to give the app a new secret,',
+        'or revoke the last one to lock the app out until it gets one. Idempotent: revoking a revoked secret answers 200 with',
+        '`Idempotency-Replayed: true` and its first revocation. Recorded in the audit log. CLI: `npm run cli -- apps revoke-secret <appId> <secretId>`.',
+      ].join(' '),
+      security,
+      request: { params: SecretParams },
+      responses: { 200: { description: 'Revoked', content: { 'application/json': { schema: RevokedSecret } } }, ...problemResponses },
+    }),
+    async (c) => {
+      const { sql, directory } = c.get('deps');
+      const { appId, secretId } = c.req.valid('param');
+      const { replayed, ...revoked } = await revokeAppSecret(sql, appId, secretId, 'admin');
+      directory.invalidateApp(appId);
+      if (replayed) c.header('Idempotency-Replayed', 'true');
+      return c.json(revoked, 200);
     },
   );

@@ -1,7 +1,8 @@
 /**
  * `GET /docs`: the API reference (Swagger UI over /openapi.json), served entirely from this process:
- * its assets come from the `swagger-ui-dist` package, so the page works without internet. A strict
- * Content-Security-Policy lets the page load only those assets and talk only to this api.
+ * its assets come from the `swagger-ui-dist` package, so the page works without internet. The page has
+ * no inline script and no other origin, so its Content-Security-Policy (security-headers.ts, built from
+ * the page) lets it load only these assets and talk only to this api.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -9,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
 import { AppError } from '../../shared/errors.js';
 import type { ApiEnv } from '../deps.js';
+import { docsContentSecurityPolicy } from '../security-headers.js';
 
 const SWAGGER_UI_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
@@ -39,25 +41,6 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-/**
- * Scripts and styles only from this origin (no inline code, no eval), images from here or inline
- * SVG data (Swagger UI's icons), requests ("Try it out") only to this api, and the page cannot be
- * framed or submit forms elsewhere.
- */
-export function docsContentSecurityPolicy(publicUrl: string): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    `connect-src 'self' ${new URL(publicUrl).origin}`,
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-}
-
 const cache = new Map<string, Promise<Buffer>>();
 function asset(name: string): Promise<Buffer> {
   let content = cache.get(name);
@@ -69,13 +52,7 @@ function asset(name: string): Promise<Buffer> {
 }
 
 export const docs = new Hono<ApiEnv>()
-  .use('*', async (c, next) => {
-    await next();
-    c.header('content-security-policy', docsContentSecurityPolicy(c.get('deps').publicUrl));
-    c.header('x-content-type-options', 'nosniff');
-    c.header('referrer-policy', 'no-referrer');
-  })
-  .get('/', (c) => c.html(PAGE))
+  .get('/', docsContentSecurityPolicy, (c) => c.html(PAGE))
   .get('/assets/init.js', (c) => c.body(INIT_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8' }))
   .get('/assets/:file', async (c) => {
     const file = c.req.param('file');
