@@ -32,25 +32,9 @@ create table plan_versions (
   check (content ->> 'currency' = currency and content ->> 'interval' = interval)
 );
 
--- Versions are numbered 1, 2, 3… per plan without gaps.
-create function plan_versions_next_only() returns trigger language plpgsql as $$
-begin
-  if new.version <> (select coalesce(max(version), 0) + 1 from plan_versions where plan_code = new.plan_code) then
-    raise exception 'plan % version % is not the next version', new.plan_code, new.version
-      using errcode = 'check_violation';
-  end if;
-  return new;
-end
-$$;
 create trigger plan_versions_next_only before insert on plan_versions
   for each row execute function plan_versions_next_only();
 
-create function plan_versions_immutable() returns trigger language plpgsql as $$
-begin
-  raise exception 'plan versions are immutable: publish a new version instead (% rejected)', tg_op
-    using errcode = 'insufficient_privilege';
-end
-$$;
 create trigger plan_versions_no_update_delete before update or delete on plan_versions
   for each row execute function plan_versions_immutable();
 create trigger plan_versions_no_truncate before truncate on plan_versions
@@ -75,19 +59,6 @@ create table team_plan_assignments (
   exclude using gist (team_id with =, tstzrange(effective_from, effective_to, '[)') with &&)
 );
 
-create function team_plan_assignments_append_only() returns trigger language plpgsql as $$
-begin
-  if tg_op <> 'UPDATE' then
-    raise exception 'team plan assignments are append-only (% rejected)', tg_op using errcode = 'insufficient_privilege';
-  end if;
-  if old.effective_to is not null
-     or (new.team_id, new.plan_version_id, new.effective_from, new.source, new.source_ref, new.created_by, new.created_at)
-        is distinct from (old.team_id, old.plan_version_id, old.effective_from, old.source, old.source_ref, old.created_by, old.created_at) then
-    raise exception 'a team plan assignment may only be closed, once (set effective_to)' using errcode = 'insufficient_privilege';
-  end if;
-  return new;
-end
-$$;
 create trigger team_plan_assignments_append_only before update or delete on team_plan_assignments
   for each row execute function team_plan_assignments_append_only();
 create trigger team_plan_assignments_no_truncate before truncate on team_plan_assignments

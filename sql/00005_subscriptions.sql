@@ -127,11 +127,6 @@ create table invoice_lines (
   unique (invoice_id, line_no)
 );
 
-create function billing_reject_change() returns trigger language plpgsql as $$
-begin
-  raise exception '% is append-only (% rejected)', tg_table_name, tg_op using errcode = 'insufficient_privilege';
-end
-$$;
 create trigger subscription_changes_append_only before update or delete on subscription_changes
   for each row execute function billing_reject_change();
 create trigger stripe_prices_append_only before update or delete on stripe_prices
