@@ -7,23 +7,88 @@
 -- step 4 relies on.
 --
 --   p_events        [{i, k, t, team, at, h (hex), p, s}]: distinct idempotency keys only
---   p_quantities    [{e, m, a, q, d, u}]: meter quantities of the event at position e (0-based) of p_events
+--   p_quantities    [{e, m, a, q, d, u, x}]: meter quantities of the event at position e (0-based) of
+--                   p_events; x, for sum and count meters, is the ceiling of one counter stripe
+--                   (src/usage/meters.ts, LIMITS in src/shared/limits.ts)
 --   p_now           the time of the request (windows and received_at)
 --   p_lateness      events older than p_now - p_lateness are rejected (timestamp_too_old)
 --   p_skew          events newer than p_now + p_skew are rejected (timestamp_in_future)
---   p_cogs_accounts usage_post_cogs's p_accounts
+--   p_stripe        the stripe of additive counters and rollups this call adds into: the caller's
+--                   group-commit lane, so concurrent calls of one api process never wait on each
+--                   other's counter rows, and a counter has few stripes (see usage_counters)
+--   p_exact         decide counter ceilings event by event before storing (the second attempt after
+--                   UG003; see step 3b)
 --
 -- Returns one row per input event (status, reason, event_id, adjusted). Raises UG001 when an event
 -- in the time window has no billing period yet, before writing anything: the caller runs
--- usage_ensure_periods() in its own transaction and counts the batch again.
--- after: 00004
+-- usage_ensure_periods() in its own transaction and counts the batch again. Raises UG003 when a
+-- counter stripe would pass its ceiling: the caller counts the batch again with p_exact, where the
+-- events that do not fit are rejected (counter_limit) and the others count.
+-- after: 00009
 
--- The stripe this connection adds into (see usage_counters).
-create or replace function usage_stripe() returns smallint language sql stable as 'select (pg_backend_pid() % 64)::smallint';
+-- The undecided events whose key is stored already, as duplicate (same hash) or conflict.
+create or replace function usage_ingest_known_keys(p_app text, p_ev usage_ingest_event[])
+returns usage_ingest_event[] language sql stable as $$
+  select array_agg(case
+           when x.verdict is not null or ue.id is null then x
+           when ue.request_hash = x.h then row(x.i, x.k, x.t, x.team, x.at, x.h, x.p, x.s, null, null, null, 'duplicate', null, ue.id, x.pos)::usage_ingest_event
+           else row(x.i, x.k, x.t, x.team, x.at, x.h, x.p, x.s, null, null, null, 'conflict', 'payload_differs', ue.id, x.pos)::usage_ingest_event
+         end order by x.pos)
+  from unnest(p_ev) x
+  -- Lateral: one probe of the unique key per event, a plan no table size can turn into a scan.
+  left join lateral (
+    select u.id, u.request_hash from usage_events u
+    where x.verdict is null and u.app_id = p_app and u.idempotency_key = x.k
+  ) ue on true
+$$;
+
+-- Rejects (counter_limit), in request order, each undecided event that would take one of its
+-- additive counter stripes (p_stripe) past its ceiling, counting only the events before it that fit.
+create or replace function usage_ingest_ceilings(p_ev usage_ingest_event[], p_quantities jsonb, p_stripe smallint)
+returns usage_ingest_event[] language plpgsql as $$
+declare
+  e record;
+  v_ev usage_ingest_event[] := p_ev;
+  v_totals jsonb := '{}';
+  v_next jsonb;
+  v_fits boolean;
+begin
+  for e in
+    select (z.v).pos, jsonb_agg(jsonb_build_object('k', concat_ws('|', (z.v).team, (z.v).period_id, q.m, q.d::text),
+                                                  'team', (z.v).team, 'period', (z.v).period_id, 'm', q.m, 'd', q.d,
+                                                  'q', q.q, 'x', q.x)) as qs
+    from jsonb_to_recordset(p_quantities) as q(e int, m text, a text, q numeric, d jsonb, x numeric)
+    cross join lateral (select p_ev[q.e + 1] as v) z
+    where (z.v).verdict is null and q.a in ('sum', 'count')
+    group by (z.v).pos order by (z.v).pos
+  loop
+    v_next := v_totals;
+    v_fits := true;
+    for i in 0 .. jsonb_array_length(e.qs) - 1 loop
+      v_next := jsonb_set(v_next, array[e.qs -> i ->> 'k'], to_jsonb(
+        coalesce((v_next ->> (e.qs -> i ->> 'k'))::numeric,
+                 (select u.quantity from usage_counters u
+                   where u.team_id = e.qs -> i ->> 'team' and u.period_id = (e.qs -> i ->> 'period')::bigint
+                     and u.meter = e.qs -> i ->> 'm' and u.dimensions = e.qs -> i -> 'd' and u.stripe = p_stripe), 0)
+        + (e.qs -> i ->> 'q')::numeric));
+      v_fits := v_fits and (v_next ->> (e.qs -> i ->> 'k'))::numeric <= (e.qs -> i ->> 'x')::numeric;
+    end loop;
+    if v_fits then
+      v_totals := v_next;
+    else
+      v_ev[e.pos] := row((v_ev[e.pos]).i, (v_ev[e.pos]).k, (v_ev[e.pos]).t, (v_ev[e.pos]).team, (v_ev[e.pos]).at,
+                         (v_ev[e.pos]).h, (v_ev[e.pos]).p, (v_ev[e.pos]).s, (v_ev[e.pos]).period_id,
+                         (v_ev[e.pos]).period_start, (v_ev[e.pos]).period_closed, 'rejected', 'counter_limit', null,
+                         e.pos)::usage_ingest_event;
+    end if;
+  end loop;
+  return v_ev;
+end
+$$;
 
 create or replace function usage_ingest(
   p_app text, p_events jsonb, p_quantities jsonb, p_now timestamptz, p_lateness interval, p_skew interval,
-  p_cogs_accounts jsonb
+  p_stripe smallint, p_exact boolean
 ) returns table (idx int, status text, reason text, event_id bigint, adjusted boolean)
 language plpgsql as $$
 #variable_conflict use_column
@@ -39,7 +104,8 @@ declare
   v_missing boolean;
   v_inserted int;
   v_hit boolean;
-  v_stripe smallint := usage_stripe();
+  v_stripe smallint := p_stripe;
+  v_over text;
 begin
   select array_agg(row(e.i, e.k, e.t, e.team, e.at, decode(e.h, 'hex'), e.p, e.s,
                        null, null, null,
@@ -87,6 +153,15 @@ begin
       from unnest(ev) x left join teams t on t.id = x.team and x.period_closed;
   end if;
 
+  -- 3b. Exact ceilings (p_exact): keys stored before are told apart first (duplicate or conflict:
+  --     never counted, so never turned away by a ceiling), then the events are taken in request order
+  --     and one that would take any of its additive counter stripes past its ceiling is rejected
+  --     (counter_limit) without being stored, so a later, smaller one may still count.
+  if p_exact then
+    ev := usage_ingest_known_keys(p_app, ev);
+    ev := usage_ingest_ceilings(ev, p_quantities, v_stripe);
+  end if;
+
   -- 4. Insert the new events, in key order; a key the unique constraint turns away is a duplicate
   --    when its hash matches the stored one, else a conflict. That lookup is a new statement, so it
   --    sees a concurrent batch's row for the same key once the insert has waited for its commit.
@@ -119,25 +194,33 @@ begin
       ) ue on true;
   end if;
 
-  -- 5. Additive meters (sum, count): one upsert in lock order; each event's cost at the rate in
-  --    effect at its own time.
-  with q as (
-    select (z.v).event_id, (z.v).team, (z.v).at, (z.v).period_id, (z.v).period_start, (z.v).period_closed, q.m as meter, q.a, q.q, q.d
-    from jsonb_to_recordset(p_quantities) as q(e int, m text, a text, q numeric, d jsonb)
+  -- From here on quantities find their event by position (ev[q.e + 1]). An element assignment makes
+  -- PL/pgSQL keep the array expanded, so each lookup is direct; the flat array that SELECT INTO
+  -- leaves would be scanned from its start for every quantity.
+  ev[1] := ev[1];
+
+  -- 5. Additive meters (sum, count): one upsert of the counters in lock order, each event's cost at
+  --    the rate in effect at its own time, then one of their daily rollups (also in this call's
+  --    stripe, so never waited on by the calls of this process): both grouped per row they change,
+  --    not per event. Only changes to closed periods go on to step 7, with their events.
+  with q as materialized (
+    select q.n, (z.v).event_id, (z.v).team, (z.v).at, (z.v).period_id, (z.v).period_start, (z.v).period_closed,
+           q.m as meter, q.a, q.q, q.d, q.x, q.d ->> 'provider' as provider, q.d ->> 'model' as model
+    from rows from (jsonb_to_recordset(p_quantities) as (e int, m text, a text, q numeric, d jsonb, x numeric))
+         with ordinality as q(e, m, a, q, d, x, n)
     cross join lateral (select ev[q.e + 1] as v) z
     where (z.v).verdict = 'accepted' and q.a in ('sum', 'count')
   ), rates as materialized (
-    -- The few rates of the batch's providers and meters, fetched once and searched in memory per row.
+    -- The few rates of the batch's providers and meters, fetched once.
     select r.provider, r.model, r.meter, r.effective_from, r.rate_per_unit from cost_rates r
-    where (r.provider, r.meter) in (select distinct q.d ->> 'provider', q.meter from q)
-  ), contrib as (
-    select q.*, q.q * coalesce(rt.rate_per_unit, 0) as cost
-    from q left join lateral (
-      select r.rate_per_unit from rates r
-      where r.provider = q.d ->> 'provider' and r.meter = q.meter and (r.model = q.d ->> 'model' or r.model is null)
-        and r.effective_from <= q.at
-      order by r.model is null, r.effective_from desc limit 1
-    ) rt on true
+    where (r.provider, r.meter) in (select distinct q.provider, q.meter from q)
+  ), contrib as materialized (
+    -- Per quantity, the rate in effect at its event's time, a model's rate before the provider's:
+    -- one join and one sort for the whole batch rather than a search per quantity.
+    select distinct on (q.n) q.*, q.q * coalesce(r.rate_per_unit, 0) as cost, (q.at at time zone 'UTC')::date as day
+    from q left join rates r
+      on r.provider = q.provider and r.meter = q.meter and (r.model = q.model or r.model is null) and r.effective_from <= q.at
+    order by q.n, r.model is null, r.effective_from desc
   ), per_counter as (
     select y.team, y.period_id, y.period_start, y.meter, y.d, y.a, sum(y.q) as q, sum(y.cost) as cost, count(*) as n
     from contrib y group by y.team, y.period_id, y.period_start, y.meter, y.d, y.a
@@ -148,15 +231,33 @@ begin
     on conflict on constraint usage_counters_key do update
       set quantity = uc.quantity + excluded.quantity, cost = uc.cost + excluded.cost,
           events = uc.events + excluded.events, updated_at = now()
-    returning row(new.id, new.team_id, new.period_id, new.meter, new.dimensions, coalesce(old.cost, 0), new.cost)::usage_ingest_cost as cost
+    returning row(new.id, new.team_id, new.period_id, new.meter, new.dimensions, coalesce(old.cost, 0), new.cost)::usage_ingest_cost as cost,
+              new.quantity
+  ), counted as materialized (
+    -- Reading all of `up` first makes every counter row locked before any rollup row: the global lock order.
+    select count(*) as n from up
+  ), rolled as (
+    insert into usage_daily as ud (team_id, period_id, app_id, day, meter, dimensions, quantity, cost, events, stripe)
+    select y.team, y.period_id, p_app, y.day, y.meter, y.d, sum(y.q), sum(y.cost), count(*), v_stripe
+    from contrib y cross join counted
+    group by y.team, y.period_id, y.day, y.meter, y.d
+    order by y.team, y.period_id, y.day, y.meter, y.d
+    on conflict on constraint usage_daily_pkey do update
+      set quantity = ud.quantity + excluded.quantity, cost = ud.cost + excluded.cost, events = ud.events + excluded.events
   )
-  -- Additive changes need no counter id: rollups are keyed by their dimensions, and the rare
-  -- adjustment (step 7) looks up this connection's stripe.
+  -- Additive changes need no counter id: the rare adjustment (step 7) looks up this call's stripe.
   select coalesce(changes, '{}') || coalesce((select array_agg(row(
-           null, y.team, y.period_id, y.period_closed, y.meter, y.d, p_app, (y.at at time zone 'UTC')::date, y.event_id, true, y.q, y.cost
-         )::usage_ingest_change) from contrib y), '{}'),
-         coalesce(costs, '{}') || coalesce((select array_agg(up.cost) from up), '{}')
-    into changes, costs;
+           null, y.team, y.period_id, y.period_closed, y.meter, y.d, p_app, y.day, y.event_id, true, y.q, y.cost
+         )::usage_ingest_change) from contrib y where y.period_closed), '{}'),
+         coalesce(costs, '{}') || coalesce((select array_agg(up.cost) from up), '{}'),
+         -- A stripe past its ceiling (named in usage_ingest's comment): the whole call rolls back.
+         (select min(format('%s/%s/%s', (up.cost).team, (up.cost).meter, (up.cost).d)) from up
+           join (select distinct y.meter, y.x from contrib y) lim on lim.meter = (up.cost).meter
+          where up.quantity > lim.x)
+    into changes, costs, v_over;
+  if v_over is not null then
+    raise exception 'a usage counter stripe would pass its ceiling: %', v_over using errcode = 'UG003';
+  end if;
 
   -- 6. Non-additive meters, one quantity at a time in the global lock order.
   --    Gauges first take their team's gauge lock (exclusive, to commit): a gauge step reads its
@@ -250,23 +351,29 @@ begin
     order by u.id;
   end if;
 
-  -- 8. Daily rollups, in key order, into this connection's stripe. An additive event's cost is its
-  --    quantity at its rate; the other changes carry the counter's cost change.
+  -- 8. Daily rollups of the non-additive changes (the additive ones were rolled up in step 5), in
+  --    key order, into this call's stripe: each carries its counter's quantity and cost change.
   insert into usage_daily as ud (team_id, period_id, app_id, day, meter, dimensions, quantity, cost, events, stripe)
   select ch.team, ch.period_id, ch.app, ch.day, ch.meter, ch.d, sum(ch.dq), sum(ch.dc), count(*) filter (where ch.counts_event), v_stripe
   from unnest(changes) ch
+  where ch.counter_id is not null
   group by ch.team, ch.period_id, ch.app, ch.day, ch.meter, ch.d
   order by ch.team, ch.period_id, ch.app, ch.day, ch.meter, ch.d
   on conflict on constraint usage_daily_pkey do update
     set quantity = ud.quantity + excluded.quantity, cost = ud.cost + excluded.cost, events = ud.events + excluded.events;
 
-  -- 9. The COGS posting of every costed counter whose exact cost moved, then the event results.
-  perform usage_post_cogs(costs, p_cogs_accounts, p_app, p_now);
+  -- 9. Queue the COGS of every costed counter whose exact cost moved for the next fold
+  --    (sql/functions/usage-cogs.sql), then the event results.
+  perform usage_queue_cogs(costs, p_app);
   return query
     select x.i, x.verdict, x.reason, x.event_id, coalesce(x.period_closed and x.verdict = 'accepted', false)
     from unnest(ev) x;
 end
 $$;
 
-revoke execute on function usage_ingest(text, jsonb, jsonb, timestamptz, interval, interval, jsonb) from public;
-grant execute on function usage_ingest(text, jsonb, jsonb, timestamptz, interval, interval, jsonb) to billing_app;
+revoke execute on function usage_ingest(text, jsonb, jsonb, timestamptz, interval, interval, smallint, boolean) from public;
+grant execute on function usage_ingest(text, jsonb, jsonb, timestamptz, interval, interval, smallint, boolean) to billing_app;
+revoke execute on function usage_ingest_known_keys(text, usage_ingest_event[]) from public;
+revoke execute on function usage_ingest_ceilings(usage_ingest_event[], jsonb, smallint) from public;
+grant execute on function usage_ingest_known_keys(text, usage_ingest_event[]) to billing_app;
+grant execute on function usage_ingest_ceilings(usage_ingest_event[], jsonb, smallint) to billing_app;

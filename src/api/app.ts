@@ -28,6 +28,7 @@ import { invoicePreview } from './routes/invoice-preview.js';
 import { stripeWebhookDoc, stripeWebhooks } from './routes/stripe-webhooks.js';
 import { usage } from './routes/usage.js';
 import { adminCostRates } from './routes/admin-cost-rates.js';
+import { adminUsage } from './routes/admin-usage.js';
 import { adminReports } from './routes/admin-reports.js';
 import { ledger } from './routes/ledger.js';
 import { entitlements } from './routes/entitlements.js';
@@ -90,6 +91,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
   app.route('/v1/teams', entitlements);
   app.route('/v1', usage);
   app.route('/admin/cost-rates', adminCostRates);
+  app.route('/admin/usage', adminUsage);
   app.route('/admin/reports', adminReports);
   app.route('/admin/plans', adminPlans);
   app.route('/admin/stripe-events', adminStripeEvents);

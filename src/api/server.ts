@@ -9,6 +9,7 @@ import { AppDirectory } from '../platform/app-directory.js';
 import { createApp } from './app.js';
 import { createApiMetrics } from './metrics.js';
 import { subscriptionTimingFromConfig } from '../orchestration/subscriptions.js';
+import { startCogsFolder } from '../usage/cogs-fold.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
     },
     createApiMetrics(),
   );
+  // Ingest queues each batch's COGS; this process posts them to the ledger (src/usage/cogs-fold.ts).
+  const cogsFolder = startCogsFolder(sql, (err) => log.warn({ err }, 'COGS fold failed; retrying on the next tick'));
   const server = serve({ fetch: app.fetch, hostname: config.API_HOST, port: config.API_PORT }, (info) => {
     log.info({ url: publicUrl, port: info.port }, 'api listening');
   });
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS);
     server.close();
     await unlisten().catch(() => {});
+    await cogsFolder.stop().catch(() => {});
     await Promise.allSettled([sql.end({ timeout: 5 }), temporal.connection.close()]);
     clearTimeout(force);
     process.exit(0);

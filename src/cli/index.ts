@@ -9,6 +9,7 @@
  *   apps register|checkout-urls   register an app (its secret is printed once); set its Checkout defaults
  *   stripe parked            Stripe events acknowledged but parked (unprocessable, unmatched)
  *   stripe complete-checkout|finalize-invoice|pay-invoice|fail-payment <ref>   Stripe's webhooks, by hand, on stripe-mock
+ *   usage fold-cogs          post the queued COGS of ingested batches to the ledger now
  *
  * Beside `npm start` the commands need no environment: they find its database and secrets in the
  * data folder (src/cli/environment.ts); variables such as DATABASE_URL override that.
@@ -20,6 +21,7 @@ import { ledgerCommand, migrateCommand } from './database.js';
 import { setupCommand } from './setup.js';
 import { CliConfigError } from './environment.js';
 import { ConfigError } from '../shared/config.js';
+import { usageCommand } from './usage.js';
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   setup: setupCommand,
@@ -28,6 +30,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   catalog: catalogCommand,
   apps: appsCommand,
   stripe: stripeCommand,
+  usage: usageCommand,
 };
 
 const [name, ...args] = process.argv.slice(2);

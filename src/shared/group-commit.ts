@@ -6,12 +6,15 @@
  *
  * A shared call fails as a whole, so when it fails each of its submissions runs again on its own,
  * one after the other, and gets the answer it would have got alone.
+ *
+ * Each call runs in a lane, 0 to callsInFlightMax - 1, which no other call holds meanwhile: a caller
+ * may use it to keep concurrent calls off each other's rows (usage counter stripes).
  */
 export interface GroupCommitCalls<T, R> {
   /** One call for several submissions, returning each one's result in order. */
-  together(items: T[]): Promise<R[]>;
+  together(items: T[], lane: number): Promise<R[]>;
   /** One submission on its own: a group of one, and the fallback after a failed shared call. */
-  alone(item: T): Promise<R>;
+  alone(item: T, lane: number): Promise<R>;
   /** A group starting with the oldest waiting submission; `add` takes a later one in, or refuses it. */
   group(first: T): { add(item: T): boolean };
 }
@@ -24,12 +27,14 @@ interface Waiter<T, R> {
 
 export class GroupCommit<T, R> {
   private waiting: Waiter<T, R>[] = [];
-  private inFlight = 0;
+  private readonly freeLanes: number[];
 
   constructor(
     private readonly calls: GroupCommitCalls<T, R>,
-    private readonly callsInFlightMax: number,
-  ) {}
+    callsInFlightMax: number,
+  ) {
+    this.freeLanes = Array.from({ length: callsInFlightMax }, (_, i) => callsInFlightMax - 1 - i);
+  }
 
   submit(item: T): Promise<R> {
     return new Promise((resolve, reject) => {
@@ -39,11 +44,11 @@ export class GroupCommit<T, R> {
   }
 
   private pump(): void {
-    while (this.inFlight < this.callsInFlightMax && this.waiting.length > 0) {
+    while (this.freeLanes.length > 0 && this.waiting.length > 0) {
       const group = this.take();
-      this.inFlight++;
-      void this.run(group).finally(() => {
-        this.inFlight--;
+      const lane = this.freeLanes.pop()!;
+      void this.run(group, lane).finally(() => {
+        this.freeLanes.push(lane);
         this.pump();
       });
     }
@@ -59,14 +64,14 @@ export class GroupCommit<T, R> {
     return group;
   }
 
-  private async run(group: Waiter<T, R>[]): Promise<void> {
-    if (group.length === 1) return settle(group[0]!, () => this.calls.alone(group[0]!.item));
+  private async run(group: Waiter<T, R>[], lane: number): Promise<void> {
+    if (group.length === 1) return settle(group[0]!, () => this.calls.alone(group[0]!.item, lane));
     let results: R[];
     try {
-      results = await this.calls.together(group.map((w) => w.item));
+      results = await this.calls.together(group.map((w) => w.item), lane);
     } catch {
       // Whose submission failed the call, and how, only a call of its own can tell.
-      for (const w of group) await settle(w, () => this.calls.alone(w.item));
+      for (const w of group) await settle(w, () => this.calls.alone(w.item, lane));
       return;
     }
     group.forEach((w, i) => w.resolve(results[i]!));

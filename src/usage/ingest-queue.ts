@@ -24,8 +24,11 @@ export interface IngestQueueOptions {
   eventsPerCallMax: number;
 }
 
-/** Counts distinct-key events of one app in one call; outcomes by each event's `index`. */
-export type CountBatch = (appId: string, events: ValidatedEvent[]) => Promise<Map<number, EventOutcome>>;
+/**
+ * Counts distinct-key events of one app in one call; outcomes by each event's `index`. `lane` is
+ * the group-commit lane of the call (no other call of this queue holds it meanwhile).
+ */
+export type CountBatch = (appId: string, events: ValidatedEvent[], lane: number) => Promise<Map<number, EventOutcome>>;
 
 export interface IngestBatch {
   appId: string;
@@ -38,15 +41,15 @@ export type IngestQueue = GroupCommit<IngestBatch, Map<number, EventOutcome>>;
 export function ingestQueue(count: CountBatch, options: IngestQueueOptions): IngestQueue {
   return new GroupCommit<IngestBatch, Map<number, EventOutcome>>(
     {
-      async together(batches) {
+      async together(batches, lane) {
         // One numbering across the group (each event's index is only unique within its own batch).
         const merged: ValidatedEvent[] = [];
         for (const b of batches) for (const e of b.events) merged.push({ ...e, index: merged.length });
-        const outcomes = await count(batches[0]!.appId, merged);
+        const outcomes = await count(batches[0]!.appId, merged, lane);
         let position = 0;
         return batches.map((b) => new Map(b.events.map((e) => [e.index, outcomes.get(position++)!])));
       },
-      alone: (b) => count(b.appId, b.events),
+      alone: (b, lane) => count(b.appId, b.events, lane),
       group(first) {
         const keys = new Set(first.events.map((e) => e.idempotencyKey));
         let size = first.events.length;

@@ -68,21 +68,27 @@ export async function ingestUsage(sql: Sql, directory: AppDirectory, caller: Ing
   return { results, accepted: tally('accepted'), duplicates: tally('duplicate'), conflicts: tally('conflict'), rejected: tally('rejected') };
 }
 
-/** One ingest queue per pool (ingest-queue.ts). */
-const queueOf = onePer((sql: Sql) =>
-  ingestQueue((appId, events) => countBatch(sql, appId, events), {
+/**
+ * One ingest queue per pool (ingest-queue.ts). A call adds into the counter stripe of its lane,
+ * offset per queue at random so that the api processes of a deployment mostly use stripes of their
+ * own: concurrent calls of one process never wait on each other's counter rows, and a counter gets
+ * few stripes (updated in place) rather than one per pooled connection.
+ */
+const queueOf = onePer((sql: Sql) => {
+  const offset = Math.floor(Math.random() * LIMITS.usageCounterStripesMax);
+  return ingestQueue((appId, events, lane) => countBatch(sql, appId, events, (offset + lane) % LIMITS.usageCounterStripesMax), {
     callsInFlightMax: LIMITS.usageIngestCallsInFlightMax,
     eventsPerCallMax: LIMITS.usageIngestEventsPerCallMax,
-  }),
-);
+  });
+});
 
 /**
  * Counts distinct-key events of one app in one statement, so one database transaction: the events,
- * their counters and the COGS posting. The time windows are judged at the moment of the call.
+ * their counters and their queued COGS. The time windows are judged at the moment of the call.
  */
-async function countBatch(sql: Sql, appId: string, events: ValidatedEvent[]): Promise<Map<number, EventOutcome>> {
+async function countBatch(sql: Sql, appId: string, events: ValidatedEvent[], stripe: number): Promise<Map<number, EventOutcome>> {
   const now = new Date();
-  const count = async () => (await retryTransient(() => countEvents(sql, appId, events, now))).outcomes;
+  const count = async () => (await retryTransient(() => countEvents(sql, appId, events, now, stripe))).outcomes;
   try {
     return await count();
   } catch (err) {

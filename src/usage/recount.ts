@@ -255,12 +255,15 @@ export interface CogsReconciliation {
   cogsMinor: bigint;
   /** Balance of payable:<provider>:USD over all its shards. */
   payableMinor: bigint;
+  /** Differences queued by ingest and not yet folded into the ledger (src/usage/cogs-fold.ts). */
+  queuedMinor: bigint;
   ok: boolean;
 }
 
 /**
- * Rounding by difference makes the COGS ledger of a provider equal the sum of its counters' rounded
- * exact costs, to the micro-dollar. This checks it (for the given providers, or all).
+ * Rounding by difference makes the COGS ledger of a provider, plus what is queued for it and not yet
+ * folded, equal the sum of its counters' rounded exact costs, to the micro-dollar. This checks it
+ * (for the given providers, or all).
  */
 export async function reconcileCogs(sql: Queryable, providers?: readonly string[]): Promise<CogsReconciliation[]> {
   const filter = providers ? [...providers] : null;
@@ -271,10 +274,13 @@ export async function reconcileCogs(sql: Queryable, providers?: readonly string[
     select a.code, sum(b.balance_minor)::text as balance from ledger_accounts a join ledger_balances b on b.account_id = a.id
     where a.currency = ${COGS_CURRENCY} and (a.code like 'cogs:%' or a.code like 'payable:%')
     group by a.code`;
+  const queued = await sql<{ provider: string; minor: string }[]>`
+    select provider, sum(minor)::text as minor from usage_cogs_queue
+    where ${filter}::text[] is null or provider = any(${filter}::text[]) group by provider`;
   const byProvider = new Map<string, CogsReconciliation>();
   const entry = (provider: string) => {
     let e = byProvider.get(provider);
-    if (!e) byProvider.set(provider, (e = { provider, countersMinor: 0n, cogsMinor: 0n, payableMinor: 0n, ok: false }));
+    if (!e) byProvider.set(provider, (e = { provider, countersMinor: 0n, cogsMinor: 0n, payableMinor: 0n, queuedMinor: 0n, ok: false }));
     return e;
   };
   for (const c of counters) entry(c.provider).countersMinor += toMinor(c.cost, ledgerScale(COGS_CURRENCY));
@@ -284,5 +290,6 @@ export async function reconcileCogs(sql: Queryable, providers?: readonly string[
     if (kind === 'cogs') entry(provider).cogsMinor += BigInt(l.balance);
     else entry(provider).payableMinor += BigInt(l.balance);
   }
-  return [...byProvider.values()].map((e) => ({ ...e, ok: e.countersMinor === e.cogsMinor && e.cogsMinor === e.payableMinor }));
+  for (const q of queued) entry(q.provider).queuedMinor += BigInt(q.minor);
+  return [...byProvider.values()].map((e) => ({ ...e, ok: e.countersMinor === e.cogsMinor + e.queuedMinor && e.cogsMinor === e.payableMinor }));
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adminSql, appSql } from '../helpers/context.js';
 import { countRows, type CountedBatch } from '../../src/usage/usage-store.js';
+import { LIMITS } from '../../src/shared/limits.js';
 import { ensurePeriods, openBillingPeriod } from '../../src/usage/billing-periods.js';
 import { createTeams, usageApp, type UsageApp } from './fixtures.js';
 
@@ -34,9 +35,10 @@ async function report(teamId: string, meter: string, aggregation: string, items:
     p: {},
     s: 'aggregations-test',
   }));
-  const quantities = items.map((it, e) => ({ e, m: meter, a: aggregation, q: it.q, d: it.d ?? {}, u: it.u ?? null }));
+  const x = aggregation === 'sum' || aggregation === 'count' ? LIMITS.usageTokensPerStripeMax : null;
+  const quantities = items.map((it, e) => ({ e, m: meter, a: aggregation, q: it.q, d: it.d ?? {}, u: it.u ?? null, x }));
   await ensurePeriods(appSql(), items.map((it) => ({ teamId, at: new Date(it.at) })));
-  return appSql().begin((tx) => countRows(tx, appId, events, quantities, new Date()));
+  return appSql().begin((tx) => countRows(tx, appId, events, quantities, new Date(), 0));
 }
 
 async function counter(teamId: string, meter: string) {

@@ -5,6 +5,7 @@ import { adminSql, appSql } from '../helpers/context.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { Dec } from '../../src/shared/money.js';
 import { postCostRows, type CostRow } from '../../src/usage/cogs-ledger.js';
+import { foldCogs } from '../../src/usage/cogs-fold.js';
 import { reconcileCogs } from '../../src/usage/recount.js';
 import { LIMITS } from '../../src/shared/limits.js';
 import { counters, createTeams, llmEvent, storageEvent, usageApp } from './fixtures.js';
@@ -87,14 +88,23 @@ describe('rounding by difference', () => {
     const [row] = await counters(team!, 'llm.input_tokens');
     expect(row!.cost).toBe('0.0000036'); // 9 × 0.0000004 USD, exact
     // round half-even(3.6 µ$) = 4 µ$ in the ledger; rounding each event alone would have posted 0.
-    expect(await reconcileCogs(appSql(), [p])).toEqual([{ provider: p, countersMinor: 4n, cogsMinor: 4n, payableMinor: 4n, ok: true }]);
+    expect(await reconcileCogs(appSql(), [p])).toMatchObject([{ provider: p, countersMinor: 4n, ok: true }]);
+    await foldCogs(appSql(), 'cogs-test');
+    expect(await reconcileCogs(appSql(), [p])).toEqual([{ provider: p, countersMinor: 4n, cogsMinor: 4n, payableMinor: 4n, queuedMinor: 0n, ok: true }]);
   });
 
-  it('posts each batch\'s rounded difference, and nothing for a batch whose difference is zero', async () => {
+  it('queues each batch\'s rounded difference, nothing for a batch whose difference is zero, and a fold posts what is queued once', async () => {
     const p = provider('tiny');
     await publish({ provider: p, meter: 'llm.input_tokens', unitCost: '0.4', per: '1000000', effectiveFrom: '2020-01-01T00:00:00Z' });
     const [team] = await createTeams(u.api, u.appId, 1);
-    for (let i = 0; i < 4; i++) await u.post([llmEvent(team!, { provider: p, inputTokens: 1, outputTokens: 0 })]);
+    const queued = () => adminSql()<{ minor: bigint }[]>`select minor from usage_cogs_queue where provider = ${p}`;
+    for (let i = 0; i < 4; i++) {
+      await u.post([llmEvent(team!, { provider: p, inputTokens: 1, outputTokens: 0 })]);
+      if (i === 1) expect((await queued()).map((r) => r.minor)).toEqual([1n]);
+      await foldCogs(appSql(), 'cogs-test');
+      expect(await queued()).toEqual([]);
+    }
+    expect((await foldCogs(appSql(), 'cogs-test')).postingSeq).toBeNull();
     // Cumulative 0.4, 0.8, 1.2, 1.6 µ$ round to 0, 1, 1, 2: the differences are 0, 1, 0, 1.
     const rows = await adminSql()<{ amount_minor: bigint }[]>`
       select e.amount_minor from ledger_entries e join ledger_accounts a on a.id = e.account_id
