@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { Dec, LEDGER_SCALE } from '../shared/money.js';
 import { LIMITS } from '../shared/limits.js';
-import { isMeterCode, METERS } from '../usage/meters.js';
+import { isMeterCode, METERS, periodQuantityMax, unitAmountMaxUsd } from '../usage/meters.js';
+import type { PriceModel } from '../pricing/types.js';
 import {
   AddOnPriceSchema,
   CodeSchema,
@@ -47,7 +48,51 @@ function checkMeterAndFilter(value: { meter?: string | undefined; filter?: Recor
   }
 }
 
-export const CatalogUsagePriceSchema = UsagePriceSchema.superRefine(checkMeterAndFilter);
+/**
+ * The most a price model can charge for `quantity` units: its highest price per unit times the
+ * quantity, plus its fixed parts (flat fees, a started package). An upper bound, not the rating.
+ */
+export function priceModelAmountMax(model: PriceModel, quantity: Dec): Dec {
+  const perUnit = (price: string, per: string | undefined) => new Dec(price).div(per ?? '1');
+  switch (model.model) {
+    case 'per_unit':
+      return perUnit(model.unitPrice, model.per).times(quantity);
+    case 'package':
+      return new Dec(model.packagePrice).div(model.packageSize).times(quantity).plus(model.packagePrice);
+    case 'graduated':
+    case 'volume': {
+      const unit = Dec.max(...model.tiers.map((t) => perUnit(t.unitPrice, model.per)));
+      const fees = model.tiers.map((t) => new Dec(t.flatFee ?? 0));
+      return unit.times(quantity).plus(model.model === 'graduated' ? Dec.sum(...fees) : Dec.max(...fees));
+    }
+    case 'flat':
+      return new Dec(model.amount);
+    case 'unlimited':
+      return model.overageUnitPrice === undefined ? new Dec(0) : perUnit(model.overageUnitPrice, model.per).times(quantity);
+  }
+}
+
+/**
+ * A usage price may charge at most LIMITS.usageCounterAmountMaxUsd for the largest period quantity
+ * of its meter, so no invoice line, invoice total or ledger amount derived from it can overflow
+ * (the arithmetic: src/shared/limits.ts).
+ */
+function checkAmountBound(value: { meter: string; price: PriceModel }, ctx: z.RefinementCtx): void {
+  if (!isMeterCode(value.meter)) return;
+  const meter = METERS[value.meter];
+  if (priceModelAmountMax(value.price, periodQuantityMax(meter)).gt(LIMITS.usageCounterAmountMaxUsd)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['price'],
+      message: `charges more than ${LIMITS.usageCounterAmountMaxUsd} (LIMITS.usageCounterAmountMaxUsd) for ${periodQuantityMax(meter).toFixed()} units of ${meter.code}, the most a period can count: at most ${unitAmountMaxUsd(meter).toSignificantDigits(6).toFixed()} per unit`,
+    });
+  }
+}
+
+export const CatalogUsagePriceSchema = UsagePriceSchema.superRefine((value, ctx) => {
+  checkMeterAndFilter(value, ctx);
+  checkAmountBound(value, ctx);
+});
 
 export const LimitSchema = z
   .object({

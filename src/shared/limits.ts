@@ -9,12 +9,39 @@ export const LIMITS = {
   usageBatchEventsMax: 1000,
   /** usage_ingest calls in flight at once per api process; batches arriving meanwhile share the next call (group commit). */
   usageIngestCallsInFlightMax: 4,
+  /** How often each api process posts the queued COGS of ingested batches to the ledger (the COGS ledger lags by about this much). */
+  usageCogsFoldIntervalMs: 1000,
   /** Events one shared (group-commit) ingest call may carry. */
   usageIngestEventsPerCallMax: 500,
   /** How far in the future an event timestamp may be, for clock skew between the app and us. */
   usageFutureSkewMs: 5 * 60 * 1000,
   /** How old an event may be when it arrives; older events are rejected outright. */
   usageLatenessMaxMs: 35 * 24 * 60 * 60 * 1000,
+  /**
+   * Overflow bounds of usage, counters and the money derived from them (issue #13). The ledger keeps
+   * USD as bigint micro-dollars: at most 9,223,372,036,854,775,807 µ$ ≈ 9.22e12 USD.
+   *
+   * - One quantity of one event ≤ usageEventQuantityMax = 1e15 (exact in JSON, < 2^53). A gauge,
+   *   maximum or latest value is one event's quantity, so its period quantity is bounded by it too.
+   * - An additive (sum, count) counter is split into at most usageCounterStripesMax = 64 stripes
+   *   (usage_counters.stripe), each held to its meter's stripe ceiling (src/usage/meters.ts:
+   *   usageTokensPerStripeMax 1e12, usageBytesPerStripeMax 1e16, usageCountPerStripeMax 1e7) in
+   *   the ingest transaction: an event that would pass it is rejected (counter_limit). So a
+   *   counter's period quantity ≤ 64 × its stripe ceiling: 6.4e13 tokens, 6.4e17 bytes, 6.4e8 units.
+   * - A unit price (catalog) or cost rate (admin) is at most usageCounterAmountMaxUsd = 1e10 USD
+   *   divided by its meter's largest period quantity ($156.25 per 1M tokens, $15.625 per GB,
+   *   $15.625 per image), so one counter's price or cost per period ≤ 1e10 USD = 1e16 µ$.
+   * - An invoice carries at most planUsagePricesMax (200) usage lines ≤ 2e12 USD = 2e18 µ$ of the
+   *   9.22e18 µ$ a bigint holds: 4.6× headroom for fixed fees, seats, add-ons and late-usage
+   *   adjustments. A COGS posting nets at most usageIngestEventsPerCallMax events' counters per
+   *   batch; ledger account balances grow with business volume, not with any one input.
+   */
+  usageEventQuantityMax: 1e15,
+  usageCounterStripesMax: 64,
+  usageTokensPerStripeMax: 1e12,
+  usageBytesPerStripeMax: 1e16,
+  usageCountPerStripeMax: 1e7,
+  usageCounterAmountMaxUsd: 1e10,
   /** Idempotency keys of usage events and API writes. */
   idempotencyKeyLengthMax: 255,
   /** Nesting of a usage payload; deeper JSON is rejected before schema validation. */

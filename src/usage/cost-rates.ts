@@ -9,7 +9,8 @@ import type { Queryable, Sql } from '../shared/db.js';
 import { requestHash } from '../shared/crypto.js';
 import { AppError, idempotencyConflict, validationError } from '../shared/errors.js';
 import { Dec } from '../shared/money.js';
-import { isMeterCode } from './meters.js';
+import { LIMITS } from '../shared/limits.js';
+import { isMeterCode, METERS, periodQuantityMax, unitAmountMaxUsd } from './meters.js';
 
 export interface CostRateInput {
   provider: string;
@@ -82,6 +83,14 @@ export async function publishCostRate(sql: Sql, input: CostRateInput, actor: str
   if (!POWER_OF_TEN.test(input.per)) throw validationError([{ path: 'per', message: 'must be a power of ten (1, 1000, 1000000, …) so the rate per unit is exact' }]);
   const unitCost = new Dec(input.unitCost);
   const ratePerUnit = unitCost.div(input.per);
+  const meter = METERS[input.meter];
+  if (ratePerUnit.gt(unitAmountMaxUsd(meter))) {
+    // The arithmetic behind this bound: src/shared/limits.ts.
+    throw validationError([{
+      path: 'unitCost',
+      message: `costs more than ${LIMITS.usageCounterAmountMaxUsd} USD (LIMITS.usageCounterAmountMaxUsd) for ${periodQuantityMax(meter).toFixed()} units of ${meter.code}, the most a period can count: at most ${unitAmountMaxUsd(meter).times(input.per).toSignificantDigits(6).toFixed()} per ${input.per}`,
+    }]);
+  }
   const normalized = { ...input, unitCost: unitCost.toFixed(), effectiveFrom: input.effectiveFrom.toISOString(), note: input.note ?? null };
   const hash = requestHash(normalized);
   const inserted = await sql<Row[]>`
