@@ -5,14 +5,18 @@
  *   1. saturation: closed loop with --concurrency requests in flight, --seconds long;
  *   2. half saturation: open loop at half the throughput of 1, --seconds long (latency figures);
  *   3. single events: open loop at 200 requests/s, one event each;
- *   4. the raw ceiling: the same rows inserted by plain multi-row INSERTs, no service in between.
- * Then an independent recount of every counter from the raw events, the dedup check, the COGS
- * reconciliation and the ledger verifier.
+ *   4. the raw ceilings: the same rows inserted by plain multi-row INSERTs (the yardstick of
+ *      ratio_to_raw), and by COPY, no service in between, into a table like usage_events.
+ * Then the COGS the api queued and has not folded yet are folded, and an independent recount of
+ * every counter from the raw events, the dedup check, the COGS reconciliation and the ledger
+ * verifier run.
  *
- * npm run bench -- ingest [--seconds=30] [--single-seconds=15] [--single-rate=200] [--concurrency=8] [--teams=1000] [--warmup=10]
+ * npm run bench -- ingest [--seconds=30] [--single-seconds=15] [--single-rate=200] [--concurrency=8] [--teams=1000] [--warmup=10] [--api-pool=10]
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Agent, request } from 'node:http';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +25,7 @@ import { verifyLedger, formatReport } from '../src/ledger/verify.js';
 import { createSql, type Sql } from '../src/shared/db.js';
 import { dataDir, PROJECT_ROOT } from '../src/shared/paths.js';
 import { freePort, startProcess, waitForPort } from '../src/dev/processes.js';
+import { foldCogs } from '../src/usage/cogs-fold.js';
 import { reconcileCogs, recountUsage } from '../src/usage/recount.js';
 import type { BenchContext, BenchFigures } from './index.js';
 
@@ -28,6 +33,7 @@ const BATCH = 100;
 const DUPLICATE_SHARE = 0.05;
 const SINGLE_RATE_PER_S = 200;
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+/** The api's DATABASE_POOL_MAX (its default). */
 const API_POOL_MAX = 10;
 
 function option(args: string[], name: string, fallback: number): number {
@@ -205,8 +211,45 @@ async function cpuSnapshot(admin: Sql, apiPid: number): Promise<{ api: number; d
   return { api: cpuMs(apiPid), db: sum(false) + sum(true), dbBackground: sum(true), load: (load.user + load.system) / 1000 };
 }
 
-/** The same rows, inserted with no service in between: the machine's ceiling for this write. */
-async function rawCeiling(admin: Sql, teams: readonly string[], seconds: number, concurrency: number): Promise<number> {
+interface RawRow {
+  app_id: string;
+  idempotency_key: string;
+  request_hash: Buffer;
+  event_type: string;
+  team_id: string;
+  event_at: Date;
+  period_id: bigint;
+  payload: Record<string, unknown>;
+  source: string;
+  received_at: Date;
+}
+
+/** The bench's traffic as the rows usage_events stores, each with a key of its own. */
+function rawRows(traffic: Traffic, periodId: bigint): RawRow[] {
+  return traffic.batch(BATCH).map((e) => ({
+    app_id: 'bench-raw',
+    idempotency_key: `${e.idempotencyKey}-${randomBytes(4).toString('hex')}`,
+    request_hash: randomBytes(32),
+    event_type: e.eventType,
+    team_id: e.teamId,
+    event_at: new Date(e.timestamp),
+    period_id: periodId,
+    payload: e.payload,
+    source: e.source,
+    received_at: new Date(),
+  }));
+}
+
+/** One row in COPY's text format (none of the bench's values holds a tab, newline or backslash). */
+const copyLine = (r: RawRow) =>
+  `${[r.app_id, r.idempotency_key, `\\\\x${r.request_hash.toString('hex')}`, r.event_type, r.team_id, r.event_at.toISOString(), r.period_id, JSON.stringify(r.payload), r.source, r.received_at.toISOString()].join('\t')}\n`;
+
+/**
+ * The same rows, written with no service in between into a fresh table like usage_events (its
+ * indexes included): the machine's ceiling for this write, by multi-row INSERTs of a batch each
+ * (the yardstick of ratio_to_raw) or by one COPY per batch.
+ */
+async function rawCeiling(admin: Sql, teams: readonly string[], seconds: number, concurrency: number, how: 'insert' | 'copy'): Promise<number> {
   const traffic = new Traffic(teams);
   await admin`drop table if exists bench_raw_events`;
   await admin`create table bench_raw_events (like usage_events including all)`;
@@ -217,19 +260,12 @@ async function rawCeiling(admin: Sql, teams: readonly string[], seconds: number,
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
-        const batch = traffic.batch(BATCH).map((e) => ({
-          app_id: 'bench-raw',
-          idempotency_key: `${e.idempotencyKey}-${randomBytes(4).toString('hex')}`,
-          request_hash: randomBytes(32),
-          event_type: e.eventType,
-          team_id: e.teamId,
-          event_at: new Date(e.timestamp),
-          period_id: period!.id,
-          payload: e.payload,
-          source: e.source,
-          received_at: new Date(),
-        }));
-        await admin`insert into bench_raw_events ${admin(batch as never)}`;
+        const batch = rawRows(traffic, period!.id);
+        if (how === 'insert') await admin`insert into bench_raw_events ${admin(batch as never)}`;
+        else {
+          const columns = 'app_id, idempotency_key, request_hash, event_type, team_id, event_at, period_id, payload, source, received_at';
+          await pipeline(Readable.from([batch.map(copyLine).join('')]), await admin.unsafe(`copy bench_raw_events (${columns}) from stdin`).writable());
+        }
         rows += batch.length;
       }
     }),
@@ -246,6 +282,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
   const teamCount = option(ctx.args, 'teams', 1000);
   const warmupSeconds = option(ctx.args, 'warmup', 10);
   const singleRate = option(ctx.args, 'single-rate', SINGLE_RATE_PER_S);
+  const apiPool = option(ctx.args, 'api-pool', API_POOL_MAX);
   const admin = createSql(ctx.services.adminDbUrl, { applicationName: 'bench-ingest-admin', max: concurrency });
 
   // The api, as its own process, configured like production except for where its services are.
@@ -258,7 +295,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
       DATABASE_URL: ctx.services.appDbUrl,
-      DATABASE_POOL_MAX: String(API_POOL_MAX),
+      DATABASE_POOL_MAX: String(apiPool),
       TEMPORAL_ADDRESS: ctx.services.temporalAddress,
       STRIPE_SECRET_KEY: 'sk_test_bench',
       STRIPE_API_URL: ctx.services.stripeApiUrl,
@@ -324,9 +361,13 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     const singleCpuAfter = await cpuSnapshot(admin, api.child.pid!);
     const singleCpuMs = (side: 'api' | 'db') => round((singleCpuAfter[side] - singleCpuBefore[side]) / single.requests, 2);
 
+    // The api folds queued COGS every LIMITS.usageCogsFoldIntervalMs and once more as it stops.
     await api.stop();
-    ctx.log('raw ceiling: the same rows by plain multi-row INSERTs');
-    const rawPerS = await rawCeiling(admin, teams, Math.min(seconds, 10), concurrency);
+    const [queued] = await admin<{ n: number }[]>`select count(*)::int as n from usage_cogs_queue`;
+    await foldCogs(admin, 'bench');
+    ctx.log('raw ceilings: the same rows by plain multi-row INSERTs, then by COPY');
+    const rawPerS = await rawCeiling(admin, teams, Math.min(seconds, 10), concurrency, 'insert');
+    const copyPerS = await rawCeiling(admin, teams, Math.min(seconds, 10), concurrency, 'copy');
 
     ctx.log('recounting every counter from the raw events');
     const [stored] = await admin<{ rows: number; keys: number }[]>`
@@ -349,6 +390,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
       p99_ms: round(percentile(halfSorted, 99)),
       single_p50_ms: round(percentile(singleSorted, 50)),
       single_p95_ms: round(percentile(singleSorted, 95)),
+      single_p99_ms: round(percentile(singleSorted, 99)),
       single_rate_per_s: round(single.requests / single.elapsedS, 0),
       /** CPU one single-event request costs the api and Postgres: what decides the rate they can sustain. */
       single_cpu_ms_api: singleCpuMs('api'),
@@ -356,6 +398,8 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
       failed_requests: all.reduce((n, p) => n + p.failed, 0),
       raw_insert_rows_per_s: round(rawPerS, 0),
       ratio_to_raw: round(eventsPerS / rawPerS, 3),
+      raw_copy_rows_per_s: round(copyPerS, 0),
+      ratio_to_copy: round(eventsPerS / copyPerS, 3),
       cpu_us_per_event_api: cpuPerEvent('api'),
       cpu_us_per_event_postgres: cpuPerEvent('db'),
       cpu_us_per_event_postgres_background: cpuPerEvent('dbBackground'),
@@ -364,6 +408,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
       cpu_bound_events_per_s: round((cpus().length * 1e6) / (cpuPerEvent('api') + cpuPerEvent('db') + cpuPerEvent('load')), 0),
       teams: teamCount,
       concurrency,
+      api_pool: apiPool,
       events_sent: all.reduce((n, p) => n + p.events, 0),
       duplicates_sent: traffic.duplicatesSent,
       duplicates_reported: all.reduce((n, p) => n + (p.counts.duplicates ?? 0), 0),
@@ -374,7 +419,9 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
       counters: recount.counters,
       recount_ok: recount.mismatches.length === 0 && recount.events === stored!.rows,
       recount_mismatches: recount.mismatches.length,
-      cogs_reconciled: cogs.length > 0 && cogs.every((c) => c.ok),
+      cogs_reconciled: cogs.length > 0 && cogs.every((c) => c.ok && c.queuedMinor === 0n),
+      /** Queue rows the api had not folded when it stopped (it folds once more as it stops). */
+      cogs_queue_rows_at_api_stop: queued!.n,
       ledger_verify_ok: ledger.ok,
       ledger_transactions: ledger.counts.transactions,
     };

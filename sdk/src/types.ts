@@ -49,7 +49,7 @@ export interface UsageEventResult {
    * other content, not counted; rejected: not counted and not remembered (see `reason`).
    */
   status: UsageEventStatus;
-  reason?: 'timestamp_too_old' | 'timestamp_in_future' | 'period_closed' | 'payload_differs' | (string & {});
+  reason?: 'timestamp_too_old' | 'timestamp_in_future' | 'period_closed' | 'counter_limit' | 'payload_differs' | (string & {});
   eventId?: string;
   /** Counted into a closed billing period, as an adjustment on the next invoice. */
   adjusted?: true;

@@ -26,11 +26,12 @@
 -- events that do not fit are rejected (counter_limit) and the others count.
 -- after: 00009
 
--- The undecided events whose key is stored already, as duplicate (same hash) or conflict.
+-- The events not accepted by this call whose key is stored already, as duplicate (same hash) or
+-- conflict; a rejected event too, so that a known key is never answered as merely rejected.
 create or replace function usage_ingest_known_keys(p_app text, p_ev usage_ingest_event[])
 returns usage_ingest_event[] language sql stable as $$
   select array_agg(case
-           when x.verdict is not null or ue.id is null then x
+           when x.verdict = 'accepted' or ue.id is null then x
            when ue.request_hash = x.h then row(x.i, x.k, x.t, x.team, x.at, x.h, x.p, x.s, null, null, null, 'duplicate', null, ue.id, x.pos)::usage_ingest_event
            else row(x.i, x.k, x.t, x.team, x.at, x.h, x.p, x.s, null, null, null, 'conflict', 'payload_differs', ue.id, x.pos)::usage_ingest_event
          end order by x.pos)
@@ -38,7 +39,7 @@ returns usage_ingest_event[] language sql stable as $$
   -- Lateral: one probe of the unique key per event, a plan no table size can turn into a scan.
   left join lateral (
     select u.id, u.request_hash from usage_events u
-    where x.verdict is null and u.app_id = p_app and u.idempotency_key = x.k
+    where x.verdict is distinct from 'accepted' and u.app_id = p_app and u.idempotency_key = x.k
   ) ue on true
 $$;
 
@@ -180,18 +181,7 @@ begin
     from unnest(ev) x left join ins on ins.idempotency_key = x.k;
 
   if v_inserted < cardinality(ev) then
-    select array_agg(case
-             when x.verdict = 'accepted' or ue.id is null then x
-             when ue.request_hash = x.h then row(x.i, x.k, x.t, x.team, x.at, x.h, x.p, x.s, null, null, null, 'duplicate', null, ue.id, x.pos)::usage_ingest_event
-             else row(x.i, x.k, x.t, x.team, x.at, x.h, x.p, x.s, null, null, null, 'conflict', 'payload_differs', ue.id, x.pos)::usage_ingest_event
-           end order by x.pos)
-      into ev
-      from unnest(ev) x
-      -- Lateral: one probe of the unique key per event, a plan no table size can turn into a scan.
-      left join lateral (
-        select u.id, u.request_hash from usage_events u
-        where x.verdict is distinct from 'accepted' and u.app_id = p_app and u.idempotency_key = x.k
-      ) ue on true;
+    ev := usage_ingest_known_keys(p_app, ev);
   end if;
 
   -- From here on quantities find their event by position (ev[q.e + 1]). An element assignment makes

@@ -6,8 +6,8 @@
  *   accepted   counted now (adjusted: counted into a closed period, as an adjustment)
  *   duplicate  this (app, idempotencyKey) was counted before with the same content: not counted again
  *   conflict   this key was used before with different content: not counted
- *   rejected   not counted and not remembered (timestamp outside the window, or a closed period
- *              under the team's `reject` policy); the same key may be sent again with a fix
+ *   rejected   not counted and not remembered (timestamp outside the window, a closed period under
+ *              the team's `reject` policy, or a counter at its ceiling); the same key may be sent again
  * Within one batch, a key's first occurrence is the one that counts.
  */
 import type { Sql } from '../shared/db.js';
