@@ -2,16 +2,19 @@
  * Usage ingest over real HTTP: the api runs as its own process (as in production), the load
  * generator here signs a fresh JWT for every request, and both share the machine's cores with
  * Postgres. 1,000 teams, mixed event types, batches of 100 with 5 % resent duplicates:
- *   1. saturation: closed loop with --concurrency requests in flight, --seconds long;
+ *   1. saturation: closed loop with --concurrency requests in flight, --seconds long in --rounds
+ *      rounds, each followed by the raw ceilings (4.) of the same rows, so that every ratio compares
+ *      figures taken minutes apart at most on a machine whose speed moves with other people's load;
  *   2. half saturation: open loop at half the throughput of 1, --seconds long (latency figures);
  *   3. single events: open loop at 200 requests/s, one event each;
  *   4. the raw ceilings: the same rows inserted by plain multi-row INSERTs (the yardstick of
- *      ratio_to_raw), and by COPY, no service in between, into a table like usage_events.
+ *      ratio_to_raw, the median of the rounds' ratios), and by COPY, no service in between, into a
+ *      table like usage_events.
  * Then the COGS the api queued and has not folded yet are folded, and an independent recount of
  * every counter from the raw events, the dedup check, the COGS reconciliation and the ledger
  * verifier run.
  *
- * npm run bench -- ingest [--seconds=30] [--single-seconds=15] [--single-rate=200] [--concurrency=8] [--teams=1000] [--warmup=10] [--api-pool=10]
+ * npm run bench -- ingest [--seconds=30] [--single-seconds=15] [--single-rate=200] [--concurrency=8] [--teams=1000] [--warmup=10] [--api-pool=10] [--rounds=3]
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -154,6 +157,15 @@ function tally(into: PhaseResult, r: Awaited<ReturnType<Client['send']>>, events
 
 const emptyPhase = (): PhaseResult => ({ events: 0, requests: 0, failed: 0, latenciesMs: [], elapsedS: 0, counts: {} });
 
+function merge(into: PhaseResult, part: PhaseResult): void {
+  into.events += part.events;
+  into.requests += part.requests;
+  into.failed += part.failed;
+  into.elapsedS += part.elapsedS;
+  for (const ms of part.latenciesMs) into.latenciesMs.push(ms);
+  for (const [k, v] of Object.entries(part.counts)) into.counts[k] = (into.counts[k] ?? 0) + v;
+}
+
 /** Closed loop: `concurrency` requests always in flight. */
 async function closedLoop(client: Client, traffic: Traffic, seconds: number, concurrency: number): Promise<PhaseResult> {
   const result = emptyPhase();
@@ -283,6 +295,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
   const warmupSeconds = option(ctx.args, 'warmup', 10);
   const singleRate = option(ctx.args, 'single-rate', SINGLE_RATE_PER_S);
   const apiPool = option(ctx.args, 'api-pool', API_POOL_MAX);
+  const rounds = option(ctx.args, 'rounds', 3);
   const admin = createSql(ctx.services.adminDbUrl, { applicationName: 'bench-ingest-admin', max: concurrency });
 
   // The api, as its own process, configured like production except for where its services are.
@@ -346,11 +359,23 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     // makes the sessions plan again; here we do not wait for it.
     await admin`analyze`;
 
-    ctx.log(`saturation: ${concurrency} batches of ${BATCH} in flight for ${seconds}s`);
-    const cpuBefore = await cpuSnapshot(admin, api.child.pid!);
-    const saturated = await closedLoop(client, traffic, seconds, concurrency);
-    const cpuAfter = await cpuSnapshot(admin, api.child.pid!);
-    const cpuPerEvent = (side: 'api' | 'db' | 'dbBackground' | 'load') => round(((cpuAfter[side] - cpuBefore[side]) * 1000) / saturated.events, 1);
+    ctx.log(`saturation: ${concurrency} batches of ${BATCH} in flight, ${rounds} rounds of ${round(seconds / rounds)}s, each followed by the same rows by INSERT and by COPY`);
+    const saturated = emptyPhase();
+    const cpuUsed = { api: 0, db: 0, dbBackground: 0, load: 0 };
+    const raw: Array<{ insert: number; copy: number; ratio: number; copyRatio: number }> = [];
+    for (let r = 0; r < rounds; r++) {
+      const cpuBefore = await cpuSnapshot(admin, api.child.pid!);
+      const part = await closedLoop(client, traffic, seconds / rounds, concurrency);
+      const cpuAfter = await cpuSnapshot(admin, api.child.pid!);
+      for (const side of ['api', 'db', 'dbBackground', 'load'] as const) cpuUsed[side] += cpuAfter[side] - cpuBefore[side];
+      merge(saturated, part);
+      const insert = await rawCeiling(admin, teams, Math.min(seconds, 10) / rounds, concurrency, 'insert');
+      const copy = await rawCeiling(admin, teams, Math.min(seconds, 10) / rounds, concurrency, 'copy');
+      const perS = part.events / part.elapsedS;
+      raw.push({ insert, copy, ratio: perS / insert, copyRatio: perS / copy });
+      ctx.log(`  round ${r + 1}: ${round(perS, 0)} events/s; raw ${round(insert, 0)} rows/s by INSERT, ${round(copy, 0)} by COPY (ratio ${round(perS / insert, 3)})`);
+    }
+    const cpuPerEvent = (side: keyof typeof cpuUsed) => round((cpuUsed[side] * 1000) / saturated.events, 1);
     const eventsPerS = saturated.events / saturated.elapsedS;
     const halfRate = eventsPerS / 2 / BATCH;
     ctx.log(`  ${round(eventsPerS, 0)} events/s; half saturation: ${round(halfRate, 1)} batches/s for ${seconds}s`);
@@ -365,9 +390,8 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     await api.stop();
     const [queued] = await admin<{ n: number }[]>`select count(*)::int as n from usage_cogs_queue`;
     await foldCogs(admin, 'bench');
-    ctx.log('raw ceilings: the same rows by plain multi-row INSERTs, then by COPY');
-    const rawPerS = await rawCeiling(admin, teams, Math.min(seconds, 10), concurrency, 'insert');
-    const copyPerS = await rawCeiling(admin, teams, Math.min(seconds, 10), concurrency, 'copy');
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const mean = (xs: number[]) => xs.reduce((n, x) => n + x, 0) / xs.length;
 
     ctx.log('recounting every counter from the raw events');
     const [stored] = await admin<{ rows: number; keys: number }[]>`
@@ -396,10 +420,12 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
       single_cpu_ms_api: singleCpuMs('api'),
       single_cpu_ms_postgres: singleCpuMs('db'),
       failed_requests: all.reduce((n, p) => n + p.failed, 0),
-      raw_insert_rows_per_s: round(rawPerS, 0),
-      ratio_to_raw: round(eventsPerS / rawPerS, 3),
-      raw_copy_rows_per_s: round(copyPerS, 0),
-      ratio_to_copy: round(eventsPerS / copyPerS, 3),
+      raw_insert_rows_per_s: round(mean(raw.map((x) => x.insert)), 0),
+      /** The median over the rounds of events/s ÷ raw INSERT rows/s measured right after. */
+      ratio_to_raw: round(median(raw.map((x) => x.ratio)), 3),
+      ratio_to_raw_rounds: raw.map((x) => round(x.ratio, 3)).join(' '),
+      raw_copy_rows_per_s: round(mean(raw.map((x) => x.copy)), 0),
+      ratio_to_copy: round(median(raw.map((x) => x.copyRatio)), 3),
       cpu_us_per_event_api: cpuPerEvent('api'),
       cpu_us_per_event_postgres: cpuPerEvent('db'),
       cpu_us_per_event_postgres_background: cpuPerEvent('dbBackground'),
@@ -408,6 +434,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
       cpu_bound_events_per_s: round((cpus().length * 1e6) / (cpuPerEvent('api') + cpuPerEvent('db') + cpuPerEvent('load')), 0),
       teams: teamCount,
       concurrency,
+      rounds,
       api_pool: apiPool,
       events_sent: all.reduce((n, p) => n + p.events, 0),
       duplicates_sent: traffic.duplicatesSent,
