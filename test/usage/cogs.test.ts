@@ -112,6 +112,17 @@ describe('rounding by difference', () => {
     expect(rows.map((r) => r.amount_minor)).toEqual([1n, 1n]);
   });
 
+  it('folds the queue on demand through the operator route, leaving the ledger equal to the counters', async () => {
+    const p = provider('fold');
+    await publish({ provider: p, meter: 'llm.input_tokens', unitCost: '2', per: '1000000', effectiveFrom: '2020-01-01T00:00:00Z' });
+    const [team] = await createTeams(u.api, u.appId, 1);
+    await u.post([llmEvent(team!, { provider: p, inputTokens: 1500, outputTokens: 0 })]);
+    expect(await reconcileCogs(appSql(), [p])).toMatchObject([{ countersMinor: 3000n, queuedMinor: 3000n, ok: true }]); // queued, not yet in the ledger
+    const res = await u.api.admin('POST', '/admin/usage/cogs-fold', undefined);
+    expect(res.status).toBe(200);
+    expect(await reconcileCogs(appSql(), [p])).toEqual([{ provider: p, countersMinor: 3000n, cogsMinor: 3000n, payableMinor: 3000n, queuedMinor: 0n, ok: true }]);
+  });
+
   const costRow = (counter: number, provider: string, c0: string, c1: string): CostRow => ({
     counter_id: BigInt(counter), team: 'team_a', period_id: 1n, meter: 'llm.input_tokens', d: { provider }, c0, c1,
   });

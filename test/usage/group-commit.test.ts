@@ -72,4 +72,24 @@ describe('the ingest queue', () => {
     // Results come back under each batch's own indexes.
     expect([...(settled[1] as PromiseFulfilledResult<Map<number, EventOutcome>>).value.keys()]).toEqual([0, 1]);
   });
+
+  it('runs each call in a lane no other call holds meanwhile, so concurrent calls add into different counter stripes', async () => {
+    const held = new Set<number>();
+    const seen: number[] = [];
+    let overlap = false;
+    const queue = ingestQueue(
+      async (_appId, events, lane) => {
+        if (held.has(lane)) overlap = true;
+        held.add(lane);
+        seen.push(lane);
+        await new Promise((r) => setTimeout(r, 5));
+        held.delete(lane);
+        return accepted(events);
+      },
+      { callsInFlightMax: 3, eventsPerCallMax: 1 },
+    );
+    await Promise.all(Array.from({ length: 12 }, (_, i) => queue.submit({ appId: 'app-a', events: [event(0, `k${i}`)] })));
+    expect(overlap).toBe(false);
+    expect(new Set(seen)).toEqual(new Set([0, 1, 2]));
+  });
 });
