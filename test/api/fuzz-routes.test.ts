@@ -97,6 +97,10 @@ async function seed(): Promise<string> {
   const usage = await api.request('POST', '/v1/usage', { token, body: { events } });
   expect((await json<{ accepted: number }>(usage)).accepted).toBe(5);
   expect(await rows('usage_events')).toBe(5);
+  // The batch queued its COGS; folding it now gives the ledger a posting to verify at the end.
+  const fold = await json<{ postingKey: string | null; providers: string[] }>(await api.admin('POST', '/admin/usage/cogs-fold'));
+  expect(fold.providers).toEqual(['openai']);
+  expect(await rows('usage_cogs_queue')).toBe(0);
 
   const ignored = { id: eventId(), object: 'event', type: 'customer.created', created: Math.floor(Date.now() / 1000), livemode: false, data: { object: { id: 'cus_x', object: 'customer' } } };
   expect(await json(await sendEvent(api, ignored))).toEqual({ received: true, duplicate: false });
