@@ -30,7 +30,8 @@ export class RecentIds {
     if (this.set.has(id)) return false;
     this.ids.push(id);
     this.set.add(id);
-    if (this.ids.length > this.max) this.set.delete(this.ids.shift()!);
+    const dropped = this.ids.length > this.max ? this.ids.shift() : undefined;
+    if (dropped !== undefined) this.set.delete(dropped);
     return true;
   }
 
