@@ -22,13 +22,13 @@ export const DEFAULT_SUBSCRIPTION_TIMING: SubscriptionTiming = {
 /** Timing from the api's configuration (defaults: DEFAULT_SUBSCRIPTION_TIMING). */
 export function subscriptionTimingFromConfig(config: {
   BILLING_PERIOD_SECONDS?: number | undefined;
-  DUNNING_RETRY_DELAYS_SECONDS: string;
+  DUNNING_RETRY_DELAYS_SECONDS: number[];
   DUNNING_GRACE_SECONDS: number;
 }): SubscriptionTiming {
   return {
     ...DEFAULT_SUBSCRIPTION_TIMING,
     periodMs: config.BILLING_PERIOD_SECONDS ? config.BILLING_PERIOD_SECONDS * 1000 : null,
-    dunningRetryDelaysMs: config.DUNNING_RETRY_DELAYS_SECONDS.split(',').map((s) => Number(s) * 1000),
+    dunningRetryDelaysMs: config.DUNNING_RETRY_DELAYS_SECONDS.map((seconds) => seconds * 1000),
     dunningGraceMs: config.DUNNING_GRACE_SECONDS * 1000,
   };
 }

@@ -57,7 +57,9 @@ const apiOnly = {
   DUNNING_RETRY_DELAYS_SECONDS: z
     .string()
     .regex(/^\d+(,\d+)*$/, 'must be comma-separated seconds, e.g. 259200,432000')
-    .default('259200,432000,604800'),
+    .default('259200,432000,604800')
+    // Parsed here, once: everyone else gets the list of seconds.
+    .transform((v) => v.split(',').map(Number)),
   /** Dunning: grace after the last retry before entitlements are restricted, in seconds. */
   DUNNING_GRACE_SECONDS: z.coerce.number().int().min(0).default(604800),
 };

@@ -80,6 +80,15 @@ export const ERROR_TITLE: Record<ErrorCode, string> = {
   dependency_unavailable: 'A dependency is unavailable',
 };
 
+/** Codes of failures that may pass when tried again (a restart, a dependency back up). */
+export const TRANSIENT_ERROR_CODES: readonly ErrorCode[] = ['internal_error', 'dependency_unavailable'];
+
+/**
+ * Every other code names an outcome that retrying cannot change (bad input, a conflict, a declined
+ * card, a mismatch to look into): workflows never retry an activity that failed with one of these.
+ */
+export const FINAL_ERROR_CODES: readonly ErrorCode[] = (Object.keys(ERROR_STATUS) as ErrorCode[]).filter((code) => !TRANSIENT_ERROR_CODES.includes(code));
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
 }

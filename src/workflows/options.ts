@@ -3,19 +3,10 @@
  * retry policies are never library defaults and never differ by accident between workflows.
  */
 import type { ActivityOptions } from '@temporalio/workflow';
+import { FINAL_ERROR_CODES } from '../shared/error-codes.js';
 
-/** Business failures are final: these codes are never retried (see src/shared/error-codes.ts). */
-export const NON_RETRYABLE_CODES = [
-  'validation_failed',
-  'not_found',
-  'idempotency_conflict',
-  'conflict',
-  'insufficient_funds',
-  'period_closed',
-  'invoice_total_mismatch',
-  'payment_failed',
-  'stripe_request_invalid',
-];
+/** Business failures are final: these codes are never retried (derived from src/shared/error-codes.ts). */
+export const NON_RETRYABLE_CODES: string[] = [...FINAL_ERROR_CODES];
 
 /** One Postgres transaction: seconds at most, so a crashed worker's attempt is retried soon. */
 export const DB_ACTIVITY: ActivityOptions = {
