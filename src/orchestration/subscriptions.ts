@@ -7,7 +7,14 @@ import { getPlanVersion } from '../catalog/plan-versions.js';
 import { getSubscription, initialWorkflowState, type SubscriptionRow } from '../subscriptions/store.js';
 import { workflowIds } from '../workflows/ids.js';
 import { subscriptionLifecycle, type SubscriptionLifecycleInput } from '../workflows/subscription-lifecycle.js';
-import { createCheckoutUpdate, type CheckoutResult, type SubscriptionTiming } from '../workflows/subscription-messages.js';
+import {
+  createCheckoutUpdate,
+  startSubscriptionUpdate,
+  type CheckoutResult,
+  type StartSubscriptionRequest,
+  type StartSubscriptionResult,
+  type SubscriptionTiming,
+} from '../workflows/subscription-messages.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -72,6 +79,28 @@ export async function checkoutThroughWorkflow(
     updateId: `checkout:${row.id}`,
     startWorkflowOperation: start,
   }) as Promise<CheckoutResult>;
+}
+
+/**
+ * An operator's start without Checkout, through the same workflow (started if need be): answers once
+ * the subscription is active, or, for a later startsAt, once the start is scheduled.
+ */
+export async function startThroughWorkflow(
+  w: SubscriptionWorkflows,
+  sql: Queryable,
+  row: SubscriptionRow,
+  request: Omit<StartSubscriptionRequest, 'requestId'>,
+): Promise<StartSubscriptionResult> {
+  const start = new WithStartWorkflowOperation(subscriptionLifecycle, {
+    ...startOptions(w, row),
+    args: [await startArgs(sql, row, w.timing)],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  return w.client.workflow.executeUpdateWithStart(startSubscriptionUpdate, {
+    args: [{ requestId: `start:${row.id}`, ...request }],
+    updateId: `start:${row.id}`,
+    startWorkflowOperation: start,
+  }) as Promise<StartSubscriptionResult>;
 }
 
 /** Signals a subscription's workflow, starting it from its row if it is not running. */
