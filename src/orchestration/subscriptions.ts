@@ -4,6 +4,8 @@ import type { SignalDefinition } from '@temporalio/common';
 import type { Queryable } from '../shared/db.js';
 import { SubscriptionId, TeamId } from '../shared/search-attributes.js';
 import { getPlanVersion } from '../catalog/plan-versions.js';
+import { recordedChangeProration, type ChangeProration } from '../billing/change-proration.js';
+import { LIMITS } from '../shared/limits.js';
 import { getSubscription, initialWorkflowState, type SubscriptionRow } from '../subscriptions/store.js';
 import { workflowIds } from '../workflows/ids.js';
 import { subscriptionLifecycle, type SubscriptionLifecycleInput } from '../workflows/subscription-lifecycle.js';
@@ -120,4 +122,20 @@ export async function signalSubscription<Args extends unknown[]>(
     signalArgs: args as unknown[],
   });
   return handle.workflowId;
+}
+
+const CHANGE_POLL_MS = 100;
+
+/**
+ * The proration of a change the subscription's workflow applies (seats, add-ons, plan), once it has
+ * recorded it; null when it has not within LIMITS.subscriptionChangeWaitMs (still accepted: the
+ * workflow applies it, and a replay of the request answers with the proration then).
+ */
+export async function appliedChangeProration(sql: Queryable, subscriptionId: string, requestId: string, waitMs: number = LIMITS.subscriptionChangeWaitMs): Promise<ChangeProration | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const proration = await recordedChangeProration(sql, subscriptionId, requestId);
+    if (proration || Date.now() >= deadline) return proration;
+    await new Promise((r) => setTimeout(r, CHANGE_POLL_MS));
+  }
 }

@@ -94,4 +94,6 @@ export const LIMITS = {
   /** Net terms of a subscription collected by invoice (Stripe's days_until_due); 30 when not given. */
   subscriptionDaysUntilDueMax: 365,
   subscriptionDaysUntilDueDefault: 30,
+  /** How long a seat or add-on change request waits for the workflow to apply it, to answer with its proration. */
+  subscriptionChangeWaitMs: 10_000,
 } as const;

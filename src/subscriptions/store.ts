@@ -151,6 +151,19 @@ export async function shapeChanges(sql: Queryable, subscriptionId: string, from:
 }
 
 /**
+ * The seat, add-on or plan change recorded for `requestId`, followed by every later one (so the shape
+ * before and after it can be walked back from the subscription as it is); empty while not recorded.
+ */
+export async function changeWithLaterOnes(sql: Queryable, subscriptionId: string, requestId: string): Promise<ChangeRow[]> {
+  return sql<ChangeRow[]>`
+    with mine as (select id, effective_at from subscription_changes where subscription_id = ${subscriptionId} and request_id = ${requestId}
+                    and kind in ('seats', 'add_ons', 'plan'))
+    select c.kind, c.effective_at, c.detail from subscription_changes c, mine
+    where c.subscription_id = ${subscriptionId} and c.kind in ('seats', 'add_ons', 'plan') and (c.effective_at, c.id) >= (mine.effective_at, mine.id)
+    order by c.effective_at, c.id`;
+}
+
+/**
  * The usage period of a subscription period, found by its end: a subscription's first usage period
  * may start a moment after the Stripe period (see openSubscriptionUsagePeriod), its end never moves.
  */
