@@ -9,6 +9,8 @@ export interface Team {
   lateUsagePolicy: 'adjust' | 'reject';
   appIds: string[];
   stripeCustomerId: string | null;
+  /** The test clock the team lives on (time simulation); null: real time. */
+  testClockId: string | null;
   createdAt: string;
 }
 

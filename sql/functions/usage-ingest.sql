@@ -10,7 +10,7 @@
 --   p_quantities    [{e, m, a, q, d, u, x}]: meter quantities of the event at position e (0-based) of
 --                   p_events; x, for sum and count meters, is the ceiling of one counter stripe
 --                   (src/usage/meters.ts, LIMITS in src/shared/limits.ts)
---   p_now           the time of the request (windows and received_at)
+--   p_now           the time of the request (windows and received_at; a team on a test clock: its clock's time for windows)
 --   p_lateness      events older than p_now - p_lateness are rejected (timestamp_too_old)
 --   p_skew          events newer than p_now + p_skew are rejected (timestamp_in_future)
 --   p_stripe        the stripe of additive counters and rollups this call adds into: the caller's
@@ -24,7 +24,7 @@
 -- usage_ensure_periods() in its own transaction and counts the batch again. Raises UG003 when a
 -- counter stripe would pass its ceiling: the caller counts the batch again with p_exact, where the
 -- events that do not fit are rejected (counter_limit) and the others count.
--- after: 00009
+-- after: 00012
 
 -- The events not accepted by this call whose key is stored already, as duplicate (same hash) or
 -- conflict; a rejected event too, so that a known key is never answered as merely rejected.
@@ -110,12 +110,15 @@ declare
 begin
   select array_agg(row(e.i, e.k, e.t, e.team, e.at, decode(e.h, 'hex'), e.p, e.s,
                        null, null, null,
-                       case when e.at < p_now - p_lateness then 'rejected' when e.at > p_now + p_skew then 'rejected' end,
-                       case when e.at < p_now - p_lateness then 'timestamp_too_old' when e.at > p_now + p_skew then 'timestamp_in_future' end,
+                       case when e.at < coalesce(tc.frozen_time, p_now) - p_lateness then 'rejected' when e.at > coalesce(tc.frozen_time, p_now) + p_skew then 'rejected' end,
+                       case when e.at < coalesce(tc.frozen_time, p_now) - p_lateness then 'timestamp_too_old' when e.at > coalesce(tc.frozen_time, p_now) + p_skew then 'timestamp_in_future' end,
                        null, e.ord::int)::usage_ingest_event order by e.ord)
     into ev
     from rows from (jsonb_to_recordset(p_events) as (i int, k text, t text, team text, at timestamptz, h text, p jsonb, s text))
-         with ordinality as e(i, k, t, team, at, h, p, s, ord);
+         with ordinality as e(i, k, t, team, at, h, p, s, ord)
+    -- A team on a test clock lives in the clock's time: its window is judged at frozen_time.
+    left join teams tt on tt.id = e.team
+    left join test_clocks tc on tc.id = tt.test_clock_id;
   if ev is null then return; end if;
 
   -- 1. Share-lock the teams' buckets, in bucket order: a period close (exclusive) waits for us.

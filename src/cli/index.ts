@@ -11,6 +11,7 @@
  *   stripe complete-checkout|finalize-invoice|pay-invoice|fail-payment <ref>   Stripe's webhooks, by hand, on stripe-mock
  *   usage fold-cogs          post the queued COGS of ingested batches to the ledger now
  *   subscriptions create <teamId> <planCode> …   put a team on a plan without Checkout (through the api)
+ *   test-clocks create|show|advance …            test clocks (through the api; an advance returns when settled)
  *
  * Beside `npm start` the commands need no environment: they find its database and secrets in the
  * data folder (src/cli/environment.ts); variables such as DATABASE_URL override that.
@@ -24,6 +25,7 @@ import { CliConfigError } from './environment.js';
 import { ConfigError } from '../shared/config.js';
 import { usageCommand } from './usage.js';
 import { subscriptionsCommand } from './subscriptions.js';
+import { testClocksCommand } from './test-clocks.js';
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   setup: setupCommand,
@@ -34,6 +36,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   stripe: stripeCommand,
   usage: usageCommand,
   subscriptions: subscriptionsCommand,
+  'test-clocks': testClocksCommand,
 };
 
 const [name, ...args] = process.argv.slice(2);

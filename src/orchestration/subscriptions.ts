@@ -6,6 +6,7 @@ import { SubscriptionId, TeamId } from '../shared/search-attributes.js';
 import { getPlanVersion } from '../catalog/plan-versions.js';
 import { recordedChangeProration, type ChangeProration } from '../billing/change-proration.js';
 import { LIMITS } from '../shared/limits.js';
+import { teamTestClock } from '../test-clocks/team-time.js';
 import { getSubscription, initialWorkflowState, type SubscriptionRow } from '../subscriptions/store.js';
 import { workflowIds } from '../workflows/ids.js';
 import { subscriptionLifecycle, type SubscriptionLifecycleInput } from '../workflows/subscription-lifecycle.js';
@@ -50,7 +51,9 @@ export interface SubscriptionWorkflows {
 
 async function startArgs(sql: Queryable, row: SubscriptionRow, timing: SubscriptionTiming): Promise<SubscriptionLifecycleInput> {
   const plan = await getPlanVersion(sql, row.plan_version_id);
-  return { subscriptionId: row.id, teamId: row.team_id, timing, state: initialWorkflowState(row, plan.currency) };
+  // A team on a test clock: the workflow lives in the clock's time from its first task.
+  const testClock = await teamTestClock(sql, row.team_id);
+  return { subscriptionId: row.id, teamId: row.team_id, timing, state: initialWorkflowState(row, plan.currency), ...(testClock ? { testClock } : {}) };
 }
 
 function startOptions(w: SubscriptionWorkflows, row: SubscriptionRow) {

@@ -19,6 +19,8 @@ export interface TeamInput {
   currency: string;
   lateUsagePolicy?: LateUsagePolicy | undefined;
   appIds?: string[] | undefined;
+  /** The test clock the team lives on (its time, periods and processes follow the clock); fixed at creation. */
+  testClockId?: string | undefined;
 }
 
 export interface TeamView {
@@ -30,21 +32,27 @@ export interface TeamView {
   lateUsagePolicy: LateUsagePolicy;
   appIds: string[];
   stripeCustomerId: string | null;
+  testClockId: string | null;
   createdAt: string;
 }
 
 export async function createTeam(sql: Sql, input: TeamInput, actor: string): Promise<{ team: TeamView; replayed: boolean }> {
-  const normalized = { ...input, lateUsagePolicy: input.lateUsagePolicy ?? 'adjust', appIds: [...new Set(input.appIds ?? [])].sort() };
+  // Without a clock the hash is as before clocks existed, so replays of earlier creations still match.
+  const { testClockId, ...rest } = input;
+  const normalized = { ...rest, lateUsagePolicy: input.lateUsagePolicy ?? 'adjust', appIds: [...new Set(input.appIds ?? [])].sort(), ...(testClockId ? { testClockId } : {}) };
   const hash = requestHash(normalized);
   const replayed = await inTransaction(sql, async (tx) => {
     const inserted = await tx`
-      insert into teams (id, name, kind, external_ref, currency, late_usage_policy, request_hash)
+      insert into teams (id, name, kind, external_ref, currency, late_usage_policy, request_hash, test_clock_id)
       values (${input.teamId}, ${input.name}, ${input.kind}, ${input.externalRef ?? null}, ${input.currency},
-              ${normalized.lateUsagePolicy}, ${hash})
+              ${normalized.lateUsagePolicy}, ${hash}, ${input.testClockId ?? null})
       on conflict (id) do nothing
       returning id`.catch((err: { code?: string; constraint_name?: string }) => {
       if (err.code === '23505' && err.constraint_name === 'teams_external_ref_key') {
         throw new AppError('conflict', `Another team already has externalRef "${input.externalRef}"`);
+      }
+      if (err.code === '23503' && err.constraint_name === 'teams_test_clock_id_fkey') {
+        throw new AppError('validation_failed', 'Unknown test clock', { fields: [{ path: 'testClockId', message: `Test clock ${input.testClockId} does not exist` }] });
       }
       throw err;
     });
@@ -92,10 +100,11 @@ export async function getTeam(sql: Queryable, teamId: string): Promise<TeamView>
       late_usage_policy: LateUsagePolicy;
       created_at: Date;
       stripe_customer_id: string | null;
+      test_clock_id: string | null;
       app_ids: string[];
     }[]
   >`
-    select t.name, t.kind, t.external_ref, t.currency, t.late_usage_policy, t.created_at, bc.stripe_customer_id,
+    select t.name, t.kind, t.external_ref, t.currency, t.late_usage_policy, t.created_at, bc.stripe_customer_id, t.test_clock_id,
            coalesce(array(select app_id from team_apps ta where ta.team_id = t.id order by app_id), '{}') as app_ids
     from teams t left join billing_customers bc on bc.team_id = t.id
     where t.id = ${teamId}`;
@@ -109,6 +118,7 @@ export async function getTeam(sql: Queryable, teamId: string): Promise<TeamView>
     lateUsagePolicy: row.late_usage_policy,
     appIds: row.app_ids,
     stripeCustomerId: row.stripe_customer_id,
+    testClockId: row.test_clock_id,
     createdAt: row.created_at.toISOString(),
   };
 }

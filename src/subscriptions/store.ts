@@ -92,6 +92,12 @@ export async function currentSubscription(sql: Queryable, teamId: string): Promi
   return row ?? null;
 }
 
+/** Ids of every subscription of these teams (any status: a canceled one may still have a close in dunning). */
+export async function subscriptionsOfTeams(sql: Queryable, teamIds: readonly string[]): Promise<string[]> {
+  if (teamIds.length === 0) return [];
+  return (await sql<{ id: string }[]>`select id from subscriptions where team_id = any(${[...teamIds]}) order by created_at`).map((r) => r.id);
+}
+
 export async function subscriptionByStripeId(sql: Queryable, stripeSubscriptionId: string): Promise<SubscriptionRow | null> {
   const [row] = await sql<SubscriptionRow[]>`select * from subscriptions where stripe_subscription_id = ${stripeSubscriptionId}`;
   return row ?? null;

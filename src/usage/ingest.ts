@@ -12,6 +12,7 @@
  */
 import type { Sql } from '../shared/db.js';
 import { retryTransient, sqlState } from '../shared/db.js';
+import { teamNows } from '../test-clocks/team-time.js';
 import { LIMITS } from '../shared/limits.js';
 import { AppError, type FieldError } from '../shared/errors.js';
 import type { AppDirectory } from '../platform/app-directory.js';
@@ -94,7 +95,9 @@ async function countBatch(sql: Sql, appId: string, events: ValidatedEvent[], str
   } catch (err) {
     // The first event of a team in a new month: create its period on its own, then count again.
     if (sqlState(err) !== PERIOD_MISSING) throw err;
-    await ensurePeriods(sql, events.filter((e) => inWindow(e.timestampMs, now)).map((e) => ({ teamId: e.teamId, at: new Date(e.timestampMs) })));
+    // Windows are judged in each team's time (a team on a test clock: the clock's), as usage_ingest judges them.
+    const nowOf = await teamNows(sql, events.map((e) => e.teamId), now);
+    await ensurePeriods(sql, events.filter((e) => inWindow(e.timestampMs, nowOf(e.teamId))).map((e) => ({ teamId: e.teamId, at: new Date(e.timestampMs) })));
     return count();
   }
 }

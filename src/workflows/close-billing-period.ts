@@ -21,6 +21,8 @@ import { BillingState } from '../shared/search-attributes.js';
 import { DB_ACTIVITY, STRIPE_ACTIVITY } from './options.js';
 import type { StripeEventSummary } from './stripe-event.js';
 import { invoiceEventSignal, periodOutcomeSignal, type PeriodOutcome, type SubscriptionTiming } from './subscription-messages.js';
+import { clockAdvancedSignal, clockStateQuery } from './clock-messages.js';
+import { workflowClock, type TestClockTime } from './workflow-clock.js';
 
 const db = proxyActivities<Activities>(DB_ACTIVITY);
 const stripe = proxyActivities<Activities>(STRIPE_ACTIVITY);
@@ -36,6 +38,8 @@ export interface CloseBillingPeriodInput {
   /** renewal: our usage lines join Stripe's renewal invoice; final: we create the (last) invoice. */
   mode: 'renewal' | 'final';
   timing: SubscriptionTiming;
+  /** The team's test clock (absent: wall time): dunning delays and grace follow it. */
+  testClock?: TestClockTime | null;
 }
 
 export type CloseStage =
@@ -70,6 +74,28 @@ export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promis
     events.push(event);
   });
   setHandler(closeStateQuery, () => v);
+  const clock = workflowClock(input.testClock);
+  // Whether this close waits (for Stripe, a payment or a dunning instant) rather than works: a test clock's advance asks.
+  let waiting = false;
+  let finished = false;
+  const waitFor = async <T>(p: () => Promise<T>): Promise<T> => {
+    waiting = true;
+    try {
+      return await p();
+    } finally {
+      waiting = false;
+    }
+  };
+  setHandler(clockAdvancedSignal, ({ testClockId, toMs }) => {
+    if (testClockId === clock.testClock?.testClockId) clock.advanceTo(toMs);
+  });
+  setHandler(clockStateQuery, () => ({
+    testClockId: clock.testClock?.testClockId ?? null,
+    nowMs: clock.testClock?.nowMs ?? null,
+    idle: waiting || finished,
+    wakeAtMs: clock.wakeAtMs(),
+    followers: [],
+  }));
   const stage = (next: CloseStage) => {
     v.stage = next;
     upsertSearchAttributes([{ key: BillingState, value: next }]);
@@ -92,13 +118,14 @@ export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promis
     await db.setInvoiceStatus({ invoiceId: invoice.invoiceId, status: 'paid' });
     stage('closed_without_charge');
     await tellParent('closed_without_charge');
+    finished = true;
     return v;
   }
 
   // The Stripe invoice that will carry this period: Stripe's renewal invoice, or one we create.
   if (input.mode === 'renewal') {
     stage('awaiting_stripe_invoice');
-    while (!(await condition(() => ofInvoice('invoice.created').length > 0, input.timing.stripeInvoiceWaitWarnMs))) {
+    while (!(await waitFor(() => condition(() => ofInvoice('invoice.created').length > 0, input.timing.stripeInvoiceWaitWarnMs)))) {
       log.warn('Stripe renewal invoice has not arrived', { invoiceId: invoice.invoiceId, periodEnd: input.periodEnd });
       upsertSearchAttributes([{ key: BillingState, value: 'stripe_invoice_late' }]);
     }
@@ -122,7 +149,7 @@ export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promis
   await stripe.finalizeStripeInvoice({ stripeInvoiceId: v.stripeInvoiceId, idempotencyKey: `finalize:${invoice.invoiceId}` });
 
   stage('awaiting_finalization');
-  await condition(() => ofInvoice('invoice.finalized').length > 0 || paidEvent() !== undefined);
+  await waitFor(() => condition(() => ofInvoice('invoice.finalized').length > 0 || paidEvent() !== undefined));
   const finalized = ofInvoice('invoice.finalized')[0] ?? paidEvent()!;
   const reconciled = await db.reconcileInvoice({
     invoiceId: invoice.invoiceId,
@@ -142,11 +169,12 @@ export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promis
   }
 
   stage('awaiting_payment');
-  await condition(() => paidEvent() !== undefined || failures() > 0);
+  await waitFor(() => condition(() => paidEvent() !== undefined || failures() > 0));
   if (paidEvent()) {
     await recordPaid();
     stage('paid');
     await tellParent('paid');
+    finished = true;
     return v;
   }
 
@@ -155,7 +183,7 @@ export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promis
   await db.setBillingStatus({ invoiceId: invoice.invoiceId, invoiceStatus: 'past_due', subscriptionStatus: 'past_due', subscriptionId: input.subscriptionId });
   await tellParent('payment_failed');
   for (const [i, delayMs] of input.timing.dunningRetryDelaysMs.entries()) {
-    if (await condition(() => paidEvent() !== undefined, delayMs)) break;
+    if (await waitFor(() => clock.within(() => paidEvent() !== undefined, delayMs))) break;
     try {
       await stripe.retryInvoicePayment({ stripeInvoiceId: v.stripeInvoiceId, idempotencyKey: `dunning:${invoice.invoiceId}:${i + 1}` });
     } catch (err) {
@@ -163,16 +191,17 @@ export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promis
       log.info('dunning retry declined', { invoiceId: invoice.invoiceId, attempt: i + 1, error: String(err) });
     }
   }
-  if (!paidEvent() && !(await condition(() => paidEvent() !== undefined, input.timing.dunningGraceMs))) {
+  if (!paidEvent() && !(await waitFor(() => clock.within(() => paidEvent() !== undefined, input.timing.dunningGraceMs)))) {
     await db.setBillingStatus({ invoiceId: invoice.invoiceId, invoiceStatus: 'past_due', subscriptionStatus: 'restricted', subscriptionId: input.subscriptionId });
     stage('restricted');
     await tellParent('restricted');
-    await condition(() => paidEvent() !== undefined);
+    await waitFor(() => condition(() => paidEvent() !== undefined));
   }
   await recordPaid();
   await db.setBillingStatus({ invoiceId: invoice.invoiceId, invoiceStatus: 'paid', subscriptionStatus: 'active', subscriptionId: input.subscriptionId });
   stage('paid');
   await tellParent('recovered');
+  finished = true;
   return v;
 
   function paidEvent(): StripeEventSummary | undefined {

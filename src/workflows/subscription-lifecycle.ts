@@ -21,6 +21,7 @@ import {
 import { BillingPeriod, BillingState, SubscriptionId, TeamId } from '../shared/search-attributes.js';
 import { ms } from './clock.js';
 import { workflowClock, type TestClockTime } from './workflow-clock.js';
+import { clockAdvancedSignal, clockStateQuery } from './clock-messages.js';
 import { createSerial, RecentIds } from './serial.js';
 import {
   cancelSignal,
@@ -78,7 +79,14 @@ export async function subscriptionLifecycle(input: SubscriptionLifecycleInput): 
   const run: SubscriptionRun = { subscriptionId, teamId, timing, s: input.state, clock };
   const s = run.s;
   const seen = new RecentIds(s.seen, SEEN_IDS_MAX);
-  const serial = createSerial();
+  const oneAtATime = createSerial();
+  // Steps queued or running, and whether the main loop is waiting: a test clock's advance asks (clockState).
+  let pending = 0;
+  let waiting = false;
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    pending++;
+    return oneAtATime(fn).finally(() => void pending--);
+  };
   let messages = 0;
 
   const enqueue = (id: string, message: InboxMessage) => {
@@ -96,6 +104,16 @@ export async function subscriptionLifecycle(input: SubscriptionLifecycleInput): 
   setHandler(cancelSignal, (request) => enqueue(`cancel:${request.requestId}`, { kind: 'cancel', request }));
   setHandler(periodOutcomeSignal, (outcome) => enqueue(`outcome:${outcome.workflowId}:${outcome.outcome}`, { kind: 'outcome', outcome }));
   setHandler(subscriptionStateQuery, view);
+  setHandler(clockAdvancedSignal, ({ testClockId, toMs }) => {
+    if (testClockId === clock.testClock?.testClockId) clock.advanceTo(toMs);
+  });
+  setHandler(clockStateQuery, () => ({
+    testClockId: clock.testClock?.testClockId ?? null,
+    nowMs: clock.testClock?.nowMs ?? null,
+    idle: waiting && pending === 0 && !wakeNow(),
+    wakeAtMs: clock.wakeAtMs(),
+    followers: s.closes.map((c) => c.workflowId),
+  }));
   setHandler(createCheckoutUpdate, (request) => serial(() => createCheckout(run, request)), {
     validator: (request) => {
       if (!request.requestId || !request.successUrl || !request.cancelUrl) {
@@ -186,15 +204,18 @@ export async function subscriptionLifecycle(input: SubscriptionLifecycleInput): 
   }
 
   const due = () => periodDue(s, clock.now());
+  const wakeNow = () => s.inbox.length > 0 || due() || runIsLong() || startDue(s, clock.now());
   const waitShape = () => `${s.status}:${s.periodEnd ?? ''}:${s.start?.startsAt ?? ''}`;
   const runIsLong = () => messages >= MESSAGES_PER_RUN_MAX || workflowInfo().continueAsNewSuggested;
   for (;;) {
     // An update handler may start or schedule the subscription meanwhile: then wait again, on its instant.
     const shape = waitShape();
-    const wake = () => s.inbox.length > 0 || due() || runIsLong() || startDue(s, clock.now()) || waitShape() !== shape;
+    const wake = () => wakeNow() || waitShape() !== shape;
+    waiting = true;
     if (isLive(s) && s.periodEnd) await clock.until(wake, ms(s.periodEnd));
     else if (s.start && startPending(s)) await clock.until(wake, ms(s.start.startsAt));
     else await condition(wake);
+    waiting = false;
     await drain();
     if (startDue(s, clock.now())) await untilDone(run, 'starting the subscription', () => serial(async () => void (await startWithoutCheckout(run))));
     const rolled = due();

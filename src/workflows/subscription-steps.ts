@@ -263,7 +263,20 @@ export async function closePeriod(run: SubscriptionRun): Promise<void> {
   const workflowId = workflowIds.period(subscriptionId, periodStart);
   await startChild(closeBillingPeriod, {
     workflowId,
-    args: [{ subscriptionId, teamId, parentWorkflowId: workflowInfo().workflowId, periodStart, periodEnd, nextPeriodEnd: next, mode: final ? 'final' : 'renewal', timing }],
+    args: [
+      {
+        subscriptionId,
+        teamId,
+        parentWorkflowId: workflowInfo().workflowId,
+        periodStart,
+        periodEnd,
+        nextPeriodEnd: next,
+        mode: final ? 'final' : 'renewal',
+        timing,
+        // The close follows the team's test clock too, from the clock's time now.
+        ...(run.clock.testClock ? { testClock: { ...run.clock.testClock } } : {}),
+      },
+    ],
     // The close outlives this run (continue-as-new) and waits for payment on its own.
     parentClosePolicy: ParentClosePolicy.ABANDON,
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

@@ -24,6 +24,8 @@ export interface WorkflowClock {
   until(done: () => boolean, instantMs: number): Promise<boolean>;
   /** Waits until `done()` holds or `durationMs` has passed from now; true when `done()` held. */
   within(done: () => boolean, durationMs: number): Promise<boolean>;
+  /** The earliest instant a wait of this workflow is waiting for (test clocks; null otherwise). */
+  wakeAtMs(): number | null;
 }
 
 export function workflowClock(testClock: TestClockTime | null | undefined): WorkflowClock {
@@ -35,11 +37,18 @@ export function workflowClock(testClock: TestClockTime | null | undefined): Work
       // The same commands as before clocks existed (a timer of at least 1 ms), so recorded histories replay.
       until: (done, instantMs) => condition(done, Math.max(1, instantMs - nowMs())),
       within: (done, durationMs) => condition(done, durationMs),
+      wakeAtMs: () => null,
     };
   }
   const clock: TestClockTime = { ...testClock };
+  const waits: number[] = [];
   const until = async (done: () => boolean, instantMs: number) => {
-    await condition(() => done() || clock.nowMs >= instantMs);
+    waits.push(instantMs);
+    try {
+      await condition(() => done() || clock.nowMs >= instantMs);
+    } finally {
+      waits.splice(waits.indexOf(instantMs), 1);
+    }
     return done();
   };
   return {
@@ -50,5 +59,6 @@ export function workflowClock(testClock: TestClockTime | null | undefined): Work
     },
     until,
     within: (done, durationMs) => until(done, clock.nowMs + durationMs),
+    wakeAtMs: () => (waits.length > 0 ? Math.min(...waits) : null),
   };
 }

@@ -15,6 +15,11 @@ const TeamInput = z
     currency: z.enum(['USD', 'EUR', 'GBP']).default('USD'),
     lateUsagePolicy: z.enum(['adjust', 'reject']).optional(),
     appIds: z.array(IdSchema).max(100).optional(),
+    testClockId: z
+      .string()
+      .regex(/^clock_[A-Za-z0-9]{8,40}$/, 'must be a test clock id')
+      .optional()
+      .openapi({ description: "Create the team on this test clock (POST /admin/test-clocks): its periods, dunning and usage windows follow the clock's time. Fixed for the team's life." }),
   })
   .strict()
   .openapi('TeamInput');

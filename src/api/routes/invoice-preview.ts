@@ -4,6 +4,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { previewInvoice } from '../../billing/invoice-preview.js';
+import { teamNow } from '../../test-clocks/team-time.js';
 import { INVOICE_ROUNDING_RULE } from '../../billing/period-lines.js';
 import { requireApp } from '../auth/app-token.js';
 import { problemResponses, router, TeamIdParam } from '../openapi.js';
@@ -40,6 +41,8 @@ export const invoicePreview = router().openapi(
   }),
   async (c) => {
     const { sql, subscriptionTiming } = c.get('deps');
-    return c.json(await previewInvoice(sql, c.req.valid('param').teamId, subscriptionTiming), 200);
+    const { teamId } = c.req.valid('param');
+    // A team on a test clock previews as of the clock's time.
+    return c.json(await previewInvoice(sql, teamId, subscriptionTiming, await teamNow(sql, teamId)), 200);
   },
 );

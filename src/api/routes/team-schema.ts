@@ -10,6 +10,7 @@ export const TeamSchema = z
     lateUsagePolicy: z.enum(['adjust', 'reject']),
     appIds: z.array(z.string()),
     stripeCustomerId: z.string().nullable().openapi({ description: 'Set once provisioning has created the Stripe customer' }),
+    testClockId: z.string().nullable().openapi({ description: 'The test clock the team lives on; null: real time' }),
     createdAt: z.string(),
     provisioningWorkflowId: z.string().optional(),
   })
