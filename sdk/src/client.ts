@@ -1,7 +1,20 @@
 /** createBillingClient: the app's handle on the billing service. */
 import { call, type HttpOptions } from './http.js';
 import { TOKEN_LIFETIME_DEFAULT_S, TOKEN_LIFETIME_MAX_S } from './token.js';
-import type { Checkout, CheckoutRequest, Entitlements, Invoice, InvoicePreview, Subscription, Team, TeamUsage, UsageEvent, UsageQuery, UsageReport } from './types.js';
+import type {
+  Checkout,
+  CheckoutRequest,
+  Entitlements,
+  Invoice,
+  InvoicePreview,
+  Subscription,
+  SubscriptionChange,
+  Team,
+  TeamUsage,
+  UsageEvent,
+  UsageQuery,
+  UsageReport,
+} from './types.js';
 import { createUsageReporter, type UsageReporter, type UsageReporterOptions } from './usage-reporter.js';
 
 export interface BillingClientOptions {
@@ -38,8 +51,8 @@ export interface BillingClient {
   createCheckout(teamId: string, request: CheckoutRequest): Promise<Checkout>;
   /** The team's subscription (live, else the latest). Needs `billing:read`. */
   getSubscription(teamId: string): Promise<Subscription>;
-  /** Changes the seats (prorated by Stripe and by the next invoice). Needs `subscription:write`. */
-  changeSeats(teamId: string, seats: number, idempotencyKey?: string): Promise<{ subscriptionId: string; requestId: string; status: 'accepted' }>;
+  /** Changes the seats (prorated by Stripe and by the next invoice); answers with the proration once applied. Needs `subscription:write`. */
+  changeSeats(teamId: string, seats: number, idempotencyKey?: string): Promise<SubscriptionChange>;
   /** The team's invoices, newest first, a page at a time. Needs `billing:read`. */
   listInvoices(teamId: string, page?: { limit?: number; before?: string }): Promise<{ invoices: Invoice[]; next: string | null }>;
   /** One invoice with its lines. Needs `billing:read`. */

@@ -2,6 +2,7 @@ export { createBillingClient, type BillingClient, type BillingClientOptions } fr
 export { BillingApiError, BillingNetworkError, type FieldError } from './errors.js';
 export { ERROR_CODES, type BillingErrorCode } from './error-codes.js';
 export type {
+  ChangeProration,
   Checkout,
   CheckoutRequest,
   Entitlements,
@@ -10,6 +11,7 @@ export type {
   InvoicePreview,
   LimitState,
   Subscription,
+  SubscriptionChange,
   KnownUsagePayloads,
   Team,
   TeamUsage,

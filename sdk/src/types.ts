@@ -185,6 +185,28 @@ export interface InvoiceLine {
  * What the open period's invoice would be if it closed now (same rating as the close). Totals are
  * sums of the rounded lines: `total` at ledger scale, `totalCharged` in cents.
  */
+/** The proration a seat, add-on or plan change causes: the lines the period's close invoices for it. */
+export interface ChangeProration {
+  effectiveAt: string;
+  periodStart: string | null;
+  periodEnd: string | null;
+  fromPlanVersionId: string;
+  toPlanVersionId: string;
+  /** Cents, major units: Σ credits (positive), Σ charges, charge − credit. */
+  creditAmount: string;
+  chargeAmount: string;
+  netAmount: string;
+  lines: Omit<InvoiceLine, 'stripeInvoiceItemId' | 'ledgerTransactionId'>[];
+}
+
+/** A change request's answer: applied with its proration, accepted (applied soon), or unchanged. */
+export interface SubscriptionChange {
+  subscriptionId: string;
+  requestId: string;
+  status: 'accepted' | 'applied' | 'unchanged';
+  proration: ChangeProration | null;
+}
+
 export interface InvoicePreview {
   /** The id the closed invoice will have. */
   invoiceId: string;

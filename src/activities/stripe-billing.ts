@@ -10,6 +10,8 @@ import { loadInvoice } from '../billing/invoices.js';
 import type { PushLine } from '../billing/rate-period.js';
 import { summarizeSubscription } from '../billing/stripe-summaries.js';
 import { stripePriceParams } from '../billing/stripe-prices.js';
+import { startedSubscription } from '../billing/stripe-subscription-start.js';
+import type { CollectionMethod } from '../workflows/subscription-messages.js';
 import type { StripeSubscriptionSummary } from '../workflows/stripe-event.js';
 import type { ActivityDeps } from './deps.js';
 import { activity } from './failures.js';
@@ -65,6 +67,46 @@ export function createStripeBillingActivities({ sql, stripe }: ActivityDeps) {
       },
     ),
 
+    /**
+     * The Stripe subscription of an operator's start: by invoice with net terms (send_invoice), or
+     * charged to the customer's saved default payment method, refused by Stripe when that fails
+     * (error_if_incomplete) rather than left incomplete.
+     */
+    createStripeSubscription: activity(
+      async (input: {
+        subscriptionId: string;
+        teamId: string;
+        stripeCustomerId: string;
+        prices: Record<string, string>;
+        seats: number;
+        addOns: string[];
+        collection: CollectionMethod;
+        daysUntilDue: number | null;
+        startsAt: string;
+        idempotencyKey: string;
+      }): Promise<StripeSubscriptionSummary> => {
+        const sub = await getSubscription(sql, input.subscriptionId);
+        const plan = await getPlanVersion(sql, sub.plan_version_id);
+        const requested = fixedComponents(plan, input.seats, input.addOns).map((c) => {
+          const priceId = input.prices[c.key];
+          if (!priceId) throw new AppError('conflict', `No Stripe price for component ${c.key} of plan version ${plan.id}`);
+          return { component: c.key, priceId, quantity: c.stripeQuantity };
+        });
+        const metadata = { subscription_id: input.subscriptionId, team_id: input.teamId, plan_version_id: plan.id };
+        const created = await stripe.subscriptions.create(
+          {
+            customer: input.stripeCustomerId,
+            items: requested.map((r) => ({ price: r.priceId, quantity: r.quantity })),
+            collection_method: input.collection,
+            ...(input.collection === 'send_invoice' ? { days_until_due: input.daysUntilDue ?? 0 } : { payment_behavior: 'error_if_incomplete' as const }),
+            metadata,
+          },
+          { idempotencyKey: input.idempotencyKey },
+        );
+        return startedSubscription(summarizeSubscription(created), requested, input.startsAt, plan.interval);
+      },
+    ),
+
     updateStripeSubscriptionItems: activity(
       async (input: { stripeSubscriptionId: string; items: StripeItemChange[]; prorationDate: string; idempotencyKey: string }): Promise<void> => {
         await stripe.subscriptions.update(
@@ -97,10 +139,13 @@ export function createStripeBillingActivities({ sql, stripe }: ActivityDeps) {
     createStripeInvoice: activity(async (input: { invoiceId: string; idempotencyKey: string }): Promise<string> => {
       const { row } = await loadInvoice(sql, input.invoiceId);
       const [customer] = await sql<{ stripe_customer_id: string }[]>`select stripe_customer_id from billing_customers where team_id = ${row.team_id}`;
+      const sub = await getSubscription(sql, row.subscription_id);
       const created = await stripe.invoices.create(
         {
           customer: customer!.stripe_customer_id,
-          collection_method: 'charge_automatically',
+          // Collected as the subscription is: by invoice with its net terms, or charged automatically.
+          collection_method: sub.collection_method,
+          ...(sub.collection_method === 'send_invoice' ? { days_until_due: sub.days_until_due ?? 0 } : {}),
           auto_advance: false,
           pending_invoice_items_behavior: 'include',
           metadata: { invoice_id: row.id, subscription_id: row.subscription_id },

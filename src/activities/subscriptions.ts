@@ -3,14 +3,11 @@ import { getPlanVersion } from '../catalog/plan-versions.js';
 import { assignTeamPlan, endTeamPlan } from '../catalog/team-plans.js';
 import { inTransaction } from '../shared/db.js';
 import { AppError } from '../shared/errors.js';
-import { formatMinor, STRIPE_SCALE } from '../shared/money.js';
-import { prorate } from '../pricing/proration.js';
-import { roundToMinor } from '../pricing/rounding.js';
 import { moveBillingPeriodEnd, openBillingPeriod } from '../usage/billing-periods.js';
 import { openSubscriptionUsagePeriod } from '../subscriptions/usage-period.js';
 import { componentKeys, fixedComponents, type ComponentKey } from '../subscriptions/components.js';
 import { appendChange, getSubscription, type ChangeKind } from '../subscriptions/store.js';
-import { STRIPE_ROUNDING } from '../billing/period-lines.js';
+import { changeProration } from '../billing/change-proration.js';
 import type { StripeSubscriptionSummary } from '../workflows/stripe-event.js';
 import type { ProrationResult } from '../workflows/subscription-messages.js';
 import type { ActivityDeps } from './deps.js';
@@ -150,28 +147,16 @@ export function createSubscriptionActivities({ sql }: ActivityDeps) {
       },
     ),
 
+    /** The proration a plan change will cause: the same lines the close of the period invoices (billing/change-proration.ts). */
     previewPlanChange: activity(
       async (input: { subscriptionId: string; toPlanVersionId: string; effectiveAt: string; periodStart: string; periodEnd: string }): Promise<Omit<ProrationResult, 'requestId'>> => {
         const sub = await getSubscription(sql, input.subscriptionId);
         const from = await getPlanVersion(sql, sub.plan_version_id);
         const to = await getPlanVersion(sql, input.toPlanVersionId);
         if (to.currency !== from.currency) throw new AppError('validation_failed', `Plan ${to.id} is in ${to.currency}, the subscription in ${from.currency}`);
-        const cents = (components: ReturnType<typeof fixedComponents>) =>
-          components.reduce(
-            (t, c) => t + roundToMinor(prorate(c.cost, input.effectiveAt, input.periodEnd, input.periodStart, input.periodEnd), STRIPE_SCALE[from.currency]!, STRIPE_ROUNDING),
-            0n,
-          );
-        const credit = cents(fixedComponents(from, sub.seats, sub.add_ons));
-        const charge = cents(fixedComponents(to, sub.seats, sub.add_ons));
-        const scale = STRIPE_SCALE[from.currency]!;
-        return {
-          fromPlanVersionId: from.id,
-          toPlanVersionId: to.id,
-          effectiveAt: input.effectiveAt,
-          creditAmount: formatMinor(credit, scale),
-          chargeAmount: formatMinor(charge, scale),
-          netAmount: formatMinor(charge - credit, scale),
-        };
+        const shape = { seats: sub.seats, addOns: sub.add_ons };
+        const p = changeProration({ effectiveAt: input.effectiveAt, before: { plan: from, ...shape }, after: { plan: to, ...shape } }, input.periodStart, input.periodEnd);
+        return { fromPlanVersionId: from.id, toPlanVersionId: to.id, effectiveAt: input.effectiveAt, creditAmount: p.creditAmount, chargeAmount: p.chargeAmount, netAmount: p.netAmount };
       },
     ),
 

@@ -18,6 +18,7 @@ import { validationHook } from './openapi.js';
 import { health } from './routes/health.js';
 import { adminApps } from './routes/admin-apps.js';
 import { adminTeams } from './routes/admin-teams.js';
+import { adminSubscriptions } from './routes/admin-subscriptions.js';
 import { adminPlans } from './routes/admin-plans.js';
 import { plans } from './routes/plans.js';
 import { teams } from './routes/teams.js';
@@ -80,6 +81,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
   app.route('/health', health);
   app.route('/admin/apps', adminApps);
   app.route('/admin/teams', adminTeams);
+  app.route('/admin/teams', adminSubscriptions);
   app.route('/v1/teams', teams);
   app.route('/v1/teams', checkout);
   app.route('/v1/teams', subscription);

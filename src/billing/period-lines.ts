@@ -87,54 +87,40 @@ function byKey(components: FixedComponent[]): Map<string, FixedComponent> {
   return new Map(components.map((c) => [c.key, c]));
 }
 
+/**
+ * The prorations one change of seats, add-ons or plan causes in its period: for each component whose
+ * cost changed, a credit for the unused time of what was and a charge for the rest of what is, by
+ * seconds, as Stripe prorates. The close invoices exactly these; the change endpoints answer with them.
+ */
+export function prorationLines(change: ShapeChange, periodStart: string, periodEnd: string): InvoiceLineDraft[] {
+  const currency = change.after.plan.currency;
+  const before = byKey(fixedComponents(change.before.plan, change.before.seats, change.before.addOns));
+  const after = byKey(fixedComponents(change.after.plan, change.after.seats, change.after.addOns));
+  const lines: InvoiceLineDraft[] = [];
+  const covers = { coversStart: change.effectiveAt, coversEnd: periodEnd };
+  const prorated = (c: FixedComponent) => prorate(c.cost, change.effectiveAt, periodEnd, periodStart, periodEnd);
+  for (const key of new Set([...before.keys(), ...after.keys()])) {
+    const was = before.get(key);
+    const is = after.get(key);
+    if (was && is && was.cost.eq(is.cost)) continue;
+    const common = { kind: 'proration' as const, priceKey: key, meter: null, ...covers, provenance: { change: change.effectiveAt }, pushToStripe: false };
+    if (was && !was.cost.isZero()) {
+      lines.push(line(currency, { ...common, description: `Unused time on ${was.description}`, planVersionId: change.before.plan.id, quantity: new Dec(was.stripeQuantity), amountExact: prorated(was).neg() }));
+    }
+    if (is && !is.cost.isZero()) {
+      lines.push(line(currency, { ...common, description: `Remaining time on ${is.description}`, planVersionId: change.after.plan.id, quantity: new Dec(is.stripeQuantity), amountExact: prorated(is) }));
+    }
+  }
+  return lines;
+}
+
 /** Every line of the period's invoice, in a stable order: prorations, fixed fees, usage, adjustments. */
 export function periodLines(input: PeriodInputs): InvoiceLineDraft[] {
   const currency = input.end.plan.currency;
   const lines: InvoiceLineDraft[] = [];
 
   // Prorations: for each change, credit the unused time of what was, charge the rest of what is.
-  for (const change of input.changes) {
-    const before = byKey(fixedComponents(change.before.plan, change.before.seats, change.before.addOns));
-    const after = byKey(fixedComponents(change.after.plan, change.after.seats, change.after.addOns));
-    for (const key of new Set([...before.keys(), ...after.keys()])) {
-      const was = before.get(key);
-      const is = after.get(key);
-      if (was && is && was.cost.eq(is.cost)) continue;
-      const covers = { coversStart: change.effectiveAt, coversEnd: input.periodEnd };
-      if (was && !was.cost.isZero()) {
-        lines.push(
-          line(currency, {
-            kind: 'proration',
-            description: `Unused time on ${was.description}`,
-            planVersionId: change.before.plan.id,
-            priceKey: key,
-            meter: null,
-            quantity: new Dec(was.stripeQuantity),
-            amountExact: prorate(was.cost, change.effectiveAt, input.periodEnd, input.periodStart, input.periodEnd).neg(),
-            ...covers,
-            provenance: { change: change.effectiveAt },
-            pushToStripe: false,
-          }),
-        );
-      }
-      if (is && !is.cost.isZero()) {
-        lines.push(
-          line(currency, {
-            kind: 'proration',
-            description: `Remaining time on ${is.description}`,
-            planVersionId: change.after.plan.id,
-            priceKey: key,
-            meter: null,
-            quantity: new Dec(is.stripeQuantity),
-            amountExact: prorate(is.cost, change.effectiveAt, input.periodEnd, input.periodStart, input.periodEnd),
-            ...covers,
-            provenance: { change: change.effectiveAt },
-            pushToStripe: false,
-          }),
-        );
-      }
-    }
-  }
+  for (const change of input.changes) lines.push(...prorationLines(change, input.periodStart, input.periodEnd));
 
   // Fixed fees of the next period, in advance, as Stripe's renewal invoice charges them.
   if (input.nextPeriodEnd !== null) {

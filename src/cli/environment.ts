@@ -21,6 +21,7 @@ const schema = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\w+$/, 'must be a Stripe webhook signing secret (whsec_…)').optional(),
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_\w+$/).optional(),
   STRIPE_API_URL: optionalUrl(/^https?$/),
+  ADMIN_TOKEN: z.string().min(24).optional(),
 });
 
 export interface CliEnvironment {
@@ -34,6 +35,8 @@ export interface CliEnvironment {
   /** stripe-mock's URL; null means Stripe itself. */
   stripeApiUrl: string | null;
   temporalUiUrl: string | null;
+  /** The api's operator credential, for commands that go through the api (subscriptions, test clocks, demo). */
+  adminToken: string | null;
   /** What `need` tells the operator to do when something is missing. */
   hint: string;
 }
@@ -54,6 +57,7 @@ export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviron
     webhookSecret: e.STRIPE_WEBHOOK_SECRET ?? dev?.webhookSecret ?? null,
     stripeApiUrl: e.STRIPE_SECRET_KEY ? (e.STRIPE_API_URL ?? null) : (e.STRIPE_API_URL ?? at?.stripeApiUrl ?? null),
     temporalUiUrl: at?.temporalUiUrl ?? null,
+    adminToken: e.ADMIN_TOKEN ?? dev?.adminToken ?? null,
     hint: at ? `from the environment, else from the npm start state in ${dir}` : `set it in the environment (see README), or run npm start (its state goes to ${dir})`,
   };
 }

@@ -10,6 +10,7 @@
  *   stripe parked            Stripe events acknowledged but parked (unprocessable, unmatched)
  *   stripe complete-checkout|finalize-invoice|pay-invoice|fail-payment <ref>   Stripe's webhooks, by hand, on stripe-mock
  *   usage fold-cogs          post the queued COGS of ingested batches to the ledger now
+ *   subscriptions create <teamId> <planCode> …   put a team on a plan without Checkout (through the api)
  *
  * Beside `npm start` the commands need no environment: they find its database and secrets in the
  * data folder (src/cli/environment.ts); variables such as DATABASE_URL override that.
@@ -22,6 +23,7 @@ import { setupCommand } from './setup.js';
 import { CliConfigError } from './environment.js';
 import { ConfigError } from '../shared/config.js';
 import { usageCommand } from './usage.js';
+import { subscriptionsCommand } from './subscriptions.js';
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   setup: setupCommand,
@@ -31,6 +33,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   apps: appsCommand,
   stripe: stripeCommand,
   usage: usageCommand,
+  subscriptions: subscriptionsCommand,
 };
 
 const [name, ...args] = process.argv.slice(2);

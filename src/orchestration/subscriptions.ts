@@ -4,10 +4,19 @@ import type { SignalDefinition } from '@temporalio/common';
 import type { Queryable } from '../shared/db.js';
 import { SubscriptionId, TeamId } from '../shared/search-attributes.js';
 import { getPlanVersion } from '../catalog/plan-versions.js';
+import { recordedChangeProration, type ChangeProration } from '../billing/change-proration.js';
+import { LIMITS } from '../shared/limits.js';
 import { getSubscription, initialWorkflowState, type SubscriptionRow } from '../subscriptions/store.js';
 import { workflowIds } from '../workflows/ids.js';
 import { subscriptionLifecycle, type SubscriptionLifecycleInput } from '../workflows/subscription-lifecycle.js';
-import { createCheckoutUpdate, type CheckoutResult, type SubscriptionTiming } from '../workflows/subscription-messages.js';
+import {
+  createCheckoutUpdate,
+  startSubscriptionUpdate,
+  type CheckoutResult,
+  type StartSubscriptionRequest,
+  type StartSubscriptionResult,
+  type SubscriptionTiming,
+} from '../workflows/subscription-messages.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -74,6 +83,28 @@ export async function checkoutThroughWorkflow(
   }) as Promise<CheckoutResult>;
 }
 
+/**
+ * An operator's start without Checkout, through the same workflow (started if need be): answers once
+ * the subscription is active, or, for a later startsAt, once the start is scheduled.
+ */
+export async function startThroughWorkflow(
+  w: SubscriptionWorkflows,
+  sql: Queryable,
+  row: SubscriptionRow,
+  request: Omit<StartSubscriptionRequest, 'requestId'>,
+): Promise<StartSubscriptionResult> {
+  const start = new WithStartWorkflowOperation(subscriptionLifecycle, {
+    ...startOptions(w, row),
+    args: [await startArgs(sql, row, w.timing)],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  return w.client.workflow.executeUpdateWithStart(startSubscriptionUpdate, {
+    args: [{ requestId: `start:${row.id}`, ...request }],
+    updateId: `start:${row.id}`,
+    startWorkflowOperation: start,
+  }) as Promise<StartSubscriptionResult>;
+}
+
 /** Signals a subscription's workflow, starting it from its row if it is not running. */
 export async function signalSubscription<Args extends unknown[]>(
   w: SubscriptionWorkflows,
@@ -91,4 +122,20 @@ export async function signalSubscription<Args extends unknown[]>(
     signalArgs: args as unknown[],
   });
   return handle.workflowId;
+}
+
+const CHANGE_POLL_MS = 100;
+
+/**
+ * The proration of a change the subscription's workflow applies (seats, add-ons, plan), once it has
+ * recorded it; null when it has not within LIMITS.subscriptionChangeWaitMs (still accepted: the
+ * workflow applies it, and a replay of the request answers with the proration then).
+ */
+export async function appliedChangeProration(sql: Queryable, subscriptionId: string, requestId: string, waitMs: number = LIMITS.subscriptionChangeWaitMs): Promise<ChangeProration | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const proration = await recordedChangeProration(sql, subscriptionId, requestId);
+    if (proration || Date.now() >= deadline) return proration;
+    await new Promise((r) => setTimeout(r, CHANGE_POLL_MS));
+  }
 }

@@ -87,4 +87,13 @@ export const LIMITS = {
   stripeEventTypeLengthMax: 100,
   /** Problems recorded for one parked (unprocessable) Stripe event. */
   stripeEventProblemsMax: 50,
+  /** How far ahead an operator may schedule a subscription's start (`startsAt`). */
+  subscriptionStartAheadMaxMs: 366 * 24 * 60 * 60 * 1000,
+  /** How far back `startsAt` may lie: clock skew between the operator and us, never a backdated period. */
+  subscriptionStartSkewMs: 5 * 60 * 1000,
+  /** Net terms of a subscription collected by invoice (Stripe's days_until_due); 30 when not given. */
+  subscriptionDaysUntilDueMax: 365,
+  subscriptionDaysUntilDueDefault: 30,
+  /** How long a seat or add-on change request waits for the workflow to apply it, to answer with its proration. */
+  subscriptionChangeWaitMs: 10_000,
 } as const;

@@ -8,7 +8,7 @@ import type { Queryable, Sql } from '../shared/db.js';
 import { inTransaction } from '../shared/db.js';
 import { requestHash } from '../shared/crypto.js';
 import { AppError, idempotencyConflict, notFound } from '../shared/errors.js';
-import type { SubscriptionStatus } from '../workflows/subscription-messages.js';
+import type { CollectionMethod, SubscriptionStatus } from '../workflows/subscription-messages.js';
 import type { SubscriptionState } from '../workflows/subscription-state.js';
 
 export interface SubscriptionRow {
@@ -25,6 +25,11 @@ export interface SubscriptionRow {
   stripe_checkout_url: string | null;
   stripe_subscription_id: string | null;
   stripe_items: Record<string, string>;
+  /** checkout: started by an app's Checkout; operator: put on the plan by an operator, without Checkout. */
+  origin: 'checkout' | 'operator';
+  collection_method: CollectionMethod;
+  days_until_due: number | null;
+  starts_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -35,6 +40,8 @@ export interface NewSubscription {
   seats: number;
   addOns: string[];
   idempotencyKey: string;
+  /** An operator's start without Checkout; absent: a Checkout. */
+  operator?: { collection: CollectionMethod; daysUntilDue: number | null; startsAt: string | null };
 }
 
 export function newSubscriptionId(): string {
@@ -46,7 +53,9 @@ export function newSubscriptionId(): string {
  * subscription gets a `conflict`: it changes plan instead of subscribing twice.
  */
 export async function createSubscription(sql: Sql, input: NewSubscription): Promise<{ row: SubscriptionRow; created: boolean }> {
-  const hash = requestHash({ planVersionId: input.planVersionId, seats: input.seats, addOns: [...input.addOns].sort() });
+  const op = input.operator;
+  // A Checkout's request hash is as it always was, so replays of requests from before operator starts still match.
+  const hash = requestHash({ planVersionId: input.planVersionId, seats: input.seats, addOns: [...input.addOns].sort(), ...(op ? { operator: op } : {}) });
   return inTransaction(sql, async (tx) => {
     // One checkout at a time per team: the advisory lock orders concurrent requests.
     await tx`select pg_advisory_xact_lock(hashtextextended(${`subscriptions:${input.teamId}`}, 0))`;
@@ -59,9 +68,11 @@ export async function createSubscription(sql: Sql, input: NewSubscription): Prom
     const [live] = await tx`select id from subscriptions where team_id = ${input.teamId} and status in ('active', 'past_due', 'restricted')`;
     if (live) throw new AppError('conflict', `Team ${input.teamId} already has subscription ${live.id}; change its plan instead`);
     const [row] = await tx<SubscriptionRow[]>`
-      insert into subscriptions (id, team_id, plan_version_id, seats, add_ons, status, idempotency_key, request_hash)
+      insert into subscriptions (id, team_id, plan_version_id, seats, add_ons, status, idempotency_key, request_hash,
+                                 origin, collection_method, days_until_due, starts_at)
       values (${newSubscriptionId()}, ${input.teamId}, ${input.planVersionId}, ${input.seats}, ${tx.json([...input.addOns].sort())},
-              'incomplete', ${input.idempotencyKey}, ${hash})
+              'incomplete', ${input.idempotencyKey}, ${hash}, ${op ? 'operator' : 'checkout'}, ${op?.collection ?? 'charge_automatically'},
+              ${op?.daysUntilDue ?? null}, ${op?.startsAt ?? null})
       returning *`;
     return { row: row!, created: true };
   });
@@ -137,6 +148,19 @@ export async function shapeChanges(sql: Queryable, subscriptionId: string, from:
     where subscription_id = ${subscriptionId} and kind in ('seats', 'add_ons', 'plan')
       and effective_at >= ${from} and effective_at < ${to}
     order by effective_at, id`;
+}
+
+/**
+ * The seat, add-on or plan change recorded for `requestId`, followed by every later one (so the shape
+ * before and after it can be walked back from the subscription as it is); empty while not recorded.
+ */
+export async function changeWithLaterOnes(sql: Queryable, subscriptionId: string, requestId: string): Promise<ChangeRow[]> {
+  return sql<ChangeRow[]>`
+    with mine as (select id, effective_at from subscription_changes where subscription_id = ${subscriptionId} and request_id = ${requestId}
+                    and kind in ('seats', 'add_ons', 'plan'))
+    select c.kind, c.effective_at, c.detail from subscription_changes c, mine
+    where c.subscription_id = ${subscriptionId} and c.kind in ('seats', 'add_ons', 'plan') and (c.effective_at, c.id) >= (mine.effective_at, mine.id)
+    order by c.effective_at, c.id`;
 }
 
 /**

@@ -19,7 +19,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { BillingPeriod, BillingState, SubscriptionId, TeamId } from '../shared/search-attributes.js';
-import { ms, nowMs } from './clock.js';
+import { ms } from './clock.js';
+import { workflowClock, type TestClockTime } from './workflow-clock.js';
 import { createSerial, RecentIds } from './serial.js';
 import {
   cancelSignal,
@@ -28,26 +29,33 @@ import {
   changeSeatsSignal,
   createCheckoutUpdate,
   periodOutcomeSignal,
+  startSubscriptionUpdate,
   stripeEventSignal,
   subscriptionStateQuery,
   type ChangePlanRequest,
   type ProrationResult,
+  type StartSubscriptionRequest,
+  type StartSubscriptionResult,
   type SubscriptionTiming,
   type SubscriptionView,
 } from './subscription-messages.js';
 import {
   applyOutcome,
   awaitsActivation,
+  decideStart,
   earlierPlanChange,
   isLive,
   periodDue,
   planChangeAllowed,
   rememberPlanChange,
+  startDue,
+  startPending,
+  startResult,
   subscriptionView,
   type InboxMessage,
   type SubscriptionState,
 } from './subscription-state.js';
-import { cancel, changeItems, closePeriod, createCheckout, handleStripeEvent, untilDone, type SubscriptionRun } from './subscription-steps.js';
+import { cancel, changeItems, closePeriod, createCheckout, handleStripeEvent, startWithoutCheckout, untilDone, type SubscriptionRun } from './subscription-steps.js';
 
 /** Message ids remembered for dedupe across runs. */
 const SEEN_IDS_MAX = 500;
@@ -60,11 +68,14 @@ export interface SubscriptionLifecycleInput {
   teamId: string;
   timing: SubscriptionTiming;
   state: SubscriptionState;
+  /** The team's test clock (absent: wall time, as every run from before test clocks). */
+  testClock?: TestClockTime | null;
 }
 
 export async function subscriptionLifecycle(input: SubscriptionLifecycleInput): Promise<SubscriptionView> {
   const { subscriptionId, teamId, timing } = input;
-  const run: SubscriptionRun = { subscriptionId, teamId, timing, s: input.state };
+  const clock = workflowClock(input.testClock);
+  const run: SubscriptionRun = { subscriptionId, teamId, timing, s: input.state, clock };
   const s = run.s;
   const seen = new RecentIds(s.seen, SEEN_IDS_MAX);
   const serial = createSerial();
@@ -89,6 +100,13 @@ export async function subscriptionLifecycle(input: SubscriptionLifecycleInput): 
     validator: (request) => {
       if (!request.requestId || !request.successUrl || !request.cancelUrl) {
         throw ApplicationFailure.nonRetryable('requestId, successUrl and cancelUrl are required', 'validation_failed');
+      }
+    },
+  });
+  setHandler(startSubscriptionUpdate, (request) => serial(() => start(request)), {
+    validator: (request) => {
+      if (!request.requestId || (request.collection === 'send_invoice') !== (request.daysUntilDue !== null)) {
+        throw ApplicationFailure.nonRetryable('requestId is required; daysUntilDue with send_invoice only', 'validation_failed');
       }
     },
   });
@@ -118,6 +136,23 @@ export async function subscriptionLifecycle(input: SubscriptionLifecycleInput): 
     if (!result) throw ApplicationFailure.nonRetryable('The plan change produced no proration', 'conflict');
     Object.assign(s, rememberPlanChange(s, result, PLAN_CHANGES_KEPT));
     return result;
+  }
+
+  /** An operator's start: at once (answered once active), or at its startsAt (answered as scheduled). */
+  async function start(request: StartSubscriptionRequest): Promise<StartSubscriptionResult> {
+    const decision = decideStart(s, request, clock.now());
+    switch (decision.kind) {
+      case 'refuse':
+        throw ApplicationFailure.nonRetryable(decision.reason, 'conflict');
+      case 'replay':
+        return startResult(s);
+      case 'schedule':
+        s.start = decision.start;
+        return startResult(s);
+      case 'start':
+        s.start = decision.start;
+        return startWithoutCheckout(run);
+    }
   }
 
   async function handle(message: InboxMessage): Promise<void> {
@@ -150,13 +185,18 @@ export async function subscriptionLifecycle(input: SubscriptionLifecycleInput): 
     }
   }
 
-  const due = () => periodDue(s, nowMs());
+  const due = () => periodDue(s, clock.now());
+  const waitShape = () => `${s.status}:${s.periodEnd ?? ''}:${s.start?.startsAt ?? ''}`;
   const runIsLong = () => messages >= MESSAGES_PER_RUN_MAX || workflowInfo().continueAsNewSuggested;
   for (;;) {
-    const wake = () => s.inbox.length > 0 || due() || runIsLong();
-    if (isLive(s) && s.periodEnd) await condition(wake, Math.max(1, ms(s.periodEnd) - nowMs()));
+    // An update handler may start or schedule the subscription meanwhile: then wait again, on its instant.
+    const shape = waitShape();
+    const wake = () => s.inbox.length > 0 || due() || runIsLong() || startDue(s, clock.now()) || waitShape() !== shape;
+    if (isLive(s) && s.periodEnd) await clock.until(wake, ms(s.periodEnd));
+    else if (s.start && startPending(s)) await clock.until(wake, ms(s.start.startsAt));
     else await condition(wake);
     await drain();
+    if (startDue(s, clock.now())) await untilDone(run, 'starting the subscription', () => serial(async () => void (await startWithoutCheckout(run))));
     const rolled = due();
     if (rolled) await untilDone(run, 'closing the period', () => serial(() => closePeriod(run)));
     if (s.status === 'canceled') {
@@ -168,7 +208,7 @@ export async function subscriptionLifecycle(input: SubscriptionLifecycleInput): 
       await condition(allHandlersFinished);
       await drain();
       s.seen = seen.toArray();
-      await continueAsNew<typeof subscriptionLifecycle>({ subscriptionId, teamId, timing, state: s });
+      await continueAsNew<typeof subscriptionLifecycle>({ subscriptionId, teamId, timing, state: s, ...(clock.testClock ? { testClock: clock.testClock } : {}) });
     }
   }
 }

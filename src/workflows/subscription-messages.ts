@@ -46,6 +46,29 @@ export interface CheckoutResult {
   checkoutUrl: string;
 }
 
+export type CollectionMethod = 'send_invoice' | 'charge_automatically';
+
+/**
+ * An operator puts the team on a plan without Checkout: Stripe's subscription is created by the
+ * workflow itself, collected by invoice with net terms or charged to the saved payment method.
+ */
+export interface StartSubscriptionRequest {
+  requestId: string;
+  collection: CollectionMethod;
+  /** Net terms of send_invoice; null for charge_automatically. */
+  daysUntilDue: number | null;
+  /** When to start (ISO 8601); null or a past instant: at once. */
+  startsAt: string | null;
+}
+
+export interface StartSubscriptionResult {
+  status: 'active' | 'scheduled';
+  startsAt: string;
+  stripeSubscriptionId: string | null;
+  periodStart: string | null;
+  periodEnd: string | null;
+}
+
 export interface ChangePlanRequest {
   requestId: string;
   planVersionId: string;
@@ -90,6 +113,7 @@ export const changeAddOnsSignal = defineSignal<[ChangeAddOnsRequest]>('changeAdd
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
 export const periodOutcomeSignal = defineSignal<[PeriodOutcome]>('periodOutcome');
 export const createCheckoutUpdate = defineUpdate<CheckoutResult, [CheckoutRequest]>('createCheckout');
+export const startSubscriptionUpdate = defineUpdate<StartSubscriptionResult, [StartSubscriptionRequest]>('startSubscription');
 export const changePlanUpdate = defineUpdate<ProrationResult, [ChangePlanRequest]>('changePlan');
 export const subscriptionStateQuery = defineQuery<SubscriptionView>('state');
 /** Forwarded by the subscription to the close of the period an invoice belongs to. */

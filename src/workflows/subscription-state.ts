@@ -13,6 +13,8 @@ import type {
   CheckoutResult,
   PeriodOutcome,
   ProrationResult,
+  StartSubscriptionRequest,
+  StartSubscriptionResult,
   SubscriptionStatus,
   SubscriptionTiming,
   SubscriptionView,
@@ -55,6 +57,13 @@ export interface SubscriptionState {
   pendingInvoiceEvents: StripeEventSummary[];
   /** Results of recent plan changes, so a retried update returns the first answer. */
   planChanges: ProrationResult[];
+  /** An operator's start without Checkout (absent in runs from before it existed). */
+  start?: StartSettings | null;
+}
+
+/** The start an operator asked for: at `startsAt` (whole second), created at Stripe once. */
+export interface StartSettings extends StartSubscriptionRequest {
+  startsAt: string;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -246,6 +255,51 @@ export function movedPeriodEnd(s: SubscriptionState, timing: SubscriptionTiming,
 /** Stripe deleted the subscription: the current period ends now (or at its end, if that came first). */
 export function stripeDeleted(s: SubscriptionState, nowMs: number): StatePatch {
   return { cancelAtPeriodEnd: true, periodEnd: iso(s.periodEnd ? Math.min(nowMs, ms(s.periodEnd)) : nowMs) };
+}
+
+/**
+ * What an operator's start request does: start now, wait for its `startsAt`, answer as the first
+ * time (a retried request), or refuse (a subscription already started another way).
+ */
+export type StartDecision =
+  | { kind: 'start'; start: StartSettings }
+  | { kind: 'schedule'; start: StartSettings }
+  | { kind: 'replay' }
+  | { kind: 'refuse'; reason: string };
+
+export function decideStart(s: SubscriptionState, request: StartSubscriptionRequest, nowMs: number): StartDecision {
+  if (s.start) {
+    return s.start.requestId === request.requestId ? { kind: 'replay' } : { kind: 'refuse', reason: `The subscription was started by request ${s.start.requestId}` };
+  }
+  if (s.status !== 'incomplete' || s.checkout || s.checkoutCompleted) return { kind: 'refuse', reason: `A ${s.status} subscription started through Checkout cannot be started again` };
+  const at = request.startsAt === null ? wholeSecond(nowMs) : Math.max(wholeSecond(ms(request.startsAt)), wholeSecond(nowMs));
+  const start: StartSettings = { ...request, startsAt: iso(at) };
+  return at > nowMs ? { kind: 'schedule', start } : { kind: 'start', start };
+}
+
+/** Whether an operator's start waits to happen: requested, and nothing started the subscription yet. */
+export function startPending(s: SubscriptionState): boolean {
+  return s.status === 'incomplete' && !!s.start;
+}
+
+/** Whether a pending start is due: its instant has come. */
+export function startDue(s: SubscriptionState, nowMs: number): boolean {
+  return startPending(s) && !!s.start && nowMs >= ms(s.start.startsAt);
+}
+
+/** Stripe created the subscription the operator asked for: it waits to be activated, as after Checkout. */
+export function startedWithoutCheckout(subscription: StripeSubscriptionSummary): StatePatch {
+  return { checkoutCompleted: true, stripeSubscriptionId: subscription.id, stripeSubscription: subscription };
+}
+
+export function startResult(s: SubscriptionState): StartSubscriptionResult {
+  return {
+    status: isLive(s) || s.status === 'canceled' ? 'active' : 'scheduled',
+    startsAt: s.start?.startsAt ?? s.periodStart ?? '',
+    stripeSubscriptionId: s.stripeSubscriptionId,
+    periodStart: s.periodStart,
+    periodEnd: s.periodEnd,
+  };
 }
 
 /** Whether checkout completed and the subscription waits to be activated. */

@@ -19,12 +19,21 @@ import {
 import type { Activities } from '../activities/index.js';
 import { BillingPeriod, BillingState, SubscriptionId, TeamId } from '../shared/search-attributes.js';
 import { closeBillingPeriod } from './close-billing-period.js';
-import { iso, ms, nowMs, wholeSecond } from './clock.js';
+import { iso, ms, wholeSecond } from './clock.js';
 import { workflowIds } from './ids.js';
 import { DB_ACTIVITY, STRIPE_ACTIVITY } from './options.js';
 import { nextPeriodEnd } from './periods.js';
 import type { StripeEventSummary } from './stripe-event.js';
-import { invoiceEventSignal, type CancelRequest, type CheckoutRequest, type CheckoutResult, type ProrationResult, type SubscriptionTiming } from './subscription-messages.js';
+import type { WorkflowClock } from './workflow-clock.js';
+import {
+  invoiceEventSignal,
+  type CancelRequest,
+  type CheckoutRequest,
+  type CheckoutResult,
+  type ProrationResult,
+  type StartSubscriptionResult,
+  type SubscriptionTiming,
+} from './subscription-messages.js';
 import {
   activated,
   awaitsActivation,
@@ -40,6 +49,8 @@ import {
   periodToClose,
   planItemChange,
   routeInvoiceEvent,
+  startedWithoutCheckout,
+  startResult,
   stripeDeleted,
   type ItemChangeRequest,
   type StatePatch,
@@ -55,6 +66,8 @@ export interface SubscriptionRun {
   teamId: string;
   timing: SubscriptionTiming;
   s: SubscriptionState;
+  /** Where "now" comes from: workflow time, or the team's test clock. */
+  clock: WorkflowClock;
 }
 
 function apply(run: SubscriptionRun, patch: StatePatch): void {
@@ -79,6 +92,36 @@ export async function createCheckout(run: SubscriptionRun, request: CheckoutRequ
   await db.recordCheckoutSession({ subscriptionId, ...session });
   apply(run, { checkout: session });
   return session;
+}
+
+/**
+ * The operator's start without Checkout: Stripe's subscription created once (its key derived from the
+ * subscription), collected by invoice or charged to the saved payment method, then activated by the
+ * same step as a completed Checkout.
+ */
+export async function startWithoutCheckout(run: SubscriptionRun): Promise<StartSubscriptionResult> {
+  const { subscriptionId, teamId, s } = run;
+  const start = s.start;
+  if (!start) throw ApplicationFailure.nonRetryable('No start was requested', 'conflict');
+  if (!s.checkoutCompleted) {
+    const stripeCustomerId = await ensureStripeCustomer(teamId);
+    const prices = await ensurePrices(s.planVersionId, s.addOns);
+    const created = await stripe.createStripeSubscription({
+      subscriptionId,
+      teamId,
+      stripeCustomerId,
+      prices,
+      seats: s.seats,
+      addOns: s.addOns,
+      collection: start.collection,
+      daysUntilDue: start.daysUntilDue,
+      startsAt: start.startsAt,
+      idempotencyKey: `subscribe:${subscriptionId}`,
+    });
+    apply(run, startedWithoutCheckout(created));
+  }
+  if (awaitsActivation(s)) await activate(run);
+  return startResult(s);
 }
 
 async function ensureStripeCustomer(teamId: string): Promise<string> {
@@ -108,7 +151,7 @@ async function ensurePrices(planVersionId: string, addOns: string[]): Promise<Re
  */
 export async function changeItems(run: SubscriptionRun, request: ItemChangeRequest): Promise<ProrationResult | null> {
   const { subscriptionId, teamId, s } = run;
-  const change = planItemChange(s, subscriptionId, request, nowMs());
+  const change = planItemChange(s, subscriptionId, request, run.clock.now());
   const live = liveFacts(s);
   if (!change) return null;
   if (!live) throw ApplicationFailure.nonRetryable(`A ${s.status} subscription cannot change its items`, 'conflict');
@@ -135,7 +178,7 @@ export async function cancel(run: SubscriptionRun, request: CancelRequest): Prom
   if (!cancelApplies(s, request) || !live) return;
   const { requestId, atPeriodEnd } = request;
   await stripe.cancelStripeSubscription({ stripeSubscriptionId: live.stripeSubscriptionId, atPeriodEnd, idempotencyKey: `cancel:${subscriptionId}:${requestId}` });
-  const effectiveAt = iso(wholeSecond(nowMs()));
+  const effectiveAt = iso(wholeSecond(run.clock.now()));
   await db.recordSubscriptionChange({ subscriptionId, teamId, requestId, kind: 'cancel', effectiveAt, detail: { atPeriodEnd }, cancelAtPeriodEnd: true });
   apply(run, canceled(request, effectiveAt));
 }
@@ -150,7 +193,7 @@ export async function handleStripeEvent(run: SubscriptionRun, event: StripeEvent
       await db.movePeriodEnd({ subscriptionId, teamId, periodEnd: s.periodEnd, newEnd, requestId: `period-end:${event.id}` });
       apply(run, { periodEnd: newEnd });
     }
-    if (event.type === 'customer.subscription.deleted' && isLive(s)) apply(run, stripeDeleted(s, nowMs()));
+    if (event.type === 'customer.subscription.deleted' && isLive(s)) apply(run, stripeDeleted(s, run.clock.now()));
   }
   if (awaitsActivation(s)) await untilDone(run, 'activating the subscription', () => activate(run));
 }
@@ -162,7 +205,7 @@ async function activate(run: SubscriptionRun): Promise<void> {
   }
   const details = s.stripeSubscription;
   if (!details) return;
-  const first = firstPeriod(timing, details, nowMs());
+  const first = firstPeriod(timing, details, run.clock.now());
   const periodStart = first.periodStart;
   const periodEnd = first.periodEnd ?? (await nextEnd(run, periodStart));
   await db.activateSubscription({

@@ -72,8 +72,15 @@ describe('the upcoming invoice', () => {
       body: { seats: 5 },
     });
     expect(seats.status).toBe(202);
+    // The change answers with the proration it causes: the close's own lines for it.
+    const change = (await seats.json()) as { status: string; proration: { netAmount: string; lines: Line[] } };
+    expect(change.status).toBe('applied');
 
     const first = await previewThenClose(team, sub.subscriptionId, sub.periodStart, sub.periodEnd);
+    const closedProrations = first.closed.lines.filter((l) => l.kind === 'proration').map(({ lineNo: _n, stripeInvoiceItemId: _s, ledgerTransactionId: _l, ...l }) => l);
+    expect(change.proration.lines.map(({ lineNo: _n, ...l }) => l)).toEqual(closedProrations);
+    const net = closedProrations.reduce((t, l) => t + Math.round(Number(l.amountCharged) * 100), 0);
+    expect(Math.round(Number(change.proration.netAmount) * 100)).toBe(net);
     expect(first.before.lines.map((l) => l.kind).sort()).toEqual(['fixed', 'fixed', 'proration', 'proration', 'usage']);
     expect(first.before.lines.find((l) => l.kind === 'usage')).toMatchObject({ meter: 'llm.input_tokens', dimensions: [{ provider: 'openai', model: 'gpt-5' }], quantity: '240000', amountCharged: '1.40' });
     expectSameInvoice(first.before, first.closed);

@@ -64,6 +64,11 @@ export class RecordedStripe {
       const lines = (form.line_items ?? []) as { price: string; quantity: string }[];
       this.checkoutItems.set(metadata.subscription_id, lines.map((l) => ({ priceId: l.price, quantity: Number(l.quantity) })));
     }
+    // An operator's start without Checkout: Stripe creates the subscription with these items directly.
+    if (r.path === '/v1/subscriptions' && metadata.subscription_id) {
+      const lines = (form.items ?? []) as { price: string; quantity: string }[];
+      this.checkoutItems.set(metadata.subscription_id, lines.map((l) => ({ priceId: l.price, quantity: Number(l.quantity) })));
+    }
     const update = /^\/v1\/subscriptions\/([^/]+)$/.exec(r.path);
     if (update && form.items && form.proration_date) {
       const list = this.updates.get(update[1]!) ?? [];

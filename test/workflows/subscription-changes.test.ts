@@ -61,6 +61,11 @@ describe('changing a subscription', () => {
     expect(Number(proration.netAmount)).toBeGreaterThan(0);
     expect(Number(proration.netAmount)).toBeLessThanOrEqual(30);
     expect(Number(proration.chargeAmount) - Number(proration.creditAmount)).toBeCloseTo(Number(proration.netAmount), 2);
+    // Its lines are the close's proration lines for the change: they sum to the net, cent for cent.
+    const { lines } = proration as unknown as { lines: { kind: string; amountCharged: string }[] };
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => l.kind === 'proration')).toBe(true);
+    expect(lines.reduce((t, l) => t + Math.round(Number(l.amountCharged) * 100), 0)).toBe(Math.round(Number(proration.netAmount) * 100));
     const [row] = await adminSql()<{ plan_version_id: string }[]>`select plan_version_id from subscriptions where id = ${sub.subscriptionId}`;
     expect(row!.plan_version_id).toBe(`${biggerPlan}-v1`);
     const [assignment] = await adminSql()<{ plan_version_id: string }[]>`

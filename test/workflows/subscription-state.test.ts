@@ -8,6 +8,9 @@ import {
   awaitsActivation,
   canceled,
   cancelApplies,
+  decideStart,
+  startDue,
+  startedWithoutCheckout,
   closeStarted,
   firstPeriod,
   isLive,
@@ -266,5 +269,36 @@ describe('invoice events are routed to the close of their period', () => {
     ['a final close ends the subscription', null, { status: 'canceled', periodStart: null, periodEnd: null }],
   ])('%s', (_what, next, patch) => {
     expect(nextPeriod(END, next)).toEqual(patch);
+  });
+});
+
+describe("an operator's start without Checkout", () => {
+  const request = { requestId: 'start:sub_1', collection: 'send_invoice' as const, daysUntilDue: 30, startsAt: null };
+  const incomplete = state({ status: 'incomplete', checkoutCompleted: false, stripeSubscriptionId: null, periodStart: null, periodEnd: null });
+  const later = '2026-01-20T00:00:00.000Z';
+  it.each([
+    ['starts now when no instant is given, on the whole second', incomplete, request, { kind: 'start', start: { ...request, startsAt: '2026-01-15T12:00:00.000Z' } }],
+    ['starts now when the instant has just passed', incomplete, { ...request, startsAt: '2026-01-15T11:59:59.000Z' }, { kind: 'start', start: { startsAt: '2026-01-15T12:00:00.000Z' } }],
+    ['waits for a later instant', incomplete, { ...request, startsAt: later }, { kind: 'schedule', start: { startsAt: later } }],
+    ['answers a retried request as the first time', state({ ...incomplete, start: { ...request, startsAt: later } }), request, { kind: 'replay' }],
+    ['refuses another start request', state({ ...incomplete, start: { ...request, requestId: 'start:other', startsAt: later } }), request, { kind: 'refuse' }],
+    ['refuses a subscription whose Checkout completed', state(), request, { kind: 'refuse' }],
+    ['refuses a subscription with a Checkout session', state({ ...incomplete, checkout: { checkoutSessionId: 'cs_1', checkoutUrl: 'https://x' } }), request, { kind: 'refuse' }],
+  ])('%s', (_what, s, r, decision) => {
+    expect(decideStart(s, r, NOW)).toMatchObject(decision);
+  });
+
+  it('is due at its instant, and no longer once the subscription is active', () => {
+    const scheduled = state({ ...incomplete, start: { ...request, startsAt: later } });
+    expect(startDue(scheduled, Date.parse(later) - 1)).toBe(false);
+    expect(startDue(scheduled, Date.parse(later))).toBe(true);
+    expect(startDue({ ...scheduled, status: 'active' }, Date.parse(later))).toBe(false);
+  });
+
+  it('once Stripe created the subscription, it waits to be activated as after a Checkout', () => {
+    const patch = startedWithoutCheckout(stripeSub({ id: 'sub_9' }));
+    const s = state({ ...incomplete, ...patch });
+    expect(awaitsActivation(s)).toBe(true);
+    expect(s.stripeSubscriptionId).toBe('sub_9');
   });
 });

@@ -8,8 +8,11 @@ import { getLatestPlanVersion, getPlanVersion } from '../../catalog/plan-version
 import type { SignalDefinition } from '@temporalio/common';
 import { idempotent } from '../../platform/idempotency.js';
 import { AppError, notFound, validationError } from '../../shared/errors.js';
+import { LIMITS } from '../../shared/limits.js';
 import { currentSubscription, type SubscriptionRow } from '../../subscriptions/store.js';
-import { signalSubscription, type SubscriptionWorkflows } from '../../orchestration/subscriptions.js';
+import { appliedChangeProration, signalSubscription, type SubscriptionWorkflows } from '../../orchestration/subscriptions.js';
+import { INVOICE_ROUNDING_RULE } from '../../billing/period-lines.js';
+import { ComputedLine } from './invoices.js';
 import { workflowIds } from '../../workflows/ids.js';
 import { cancelSignal, changeAddOnsSignal, changePlanUpdate, changeSeatsSignal, type ProrationResult } from '../../workflows/subscription-messages.js';
 import { requireApp } from '../auth/app-token.js';
@@ -35,7 +38,28 @@ const SubscriptionSchema = z
   })
   .openapi('Subscription');
 
-const Accepted = z.object({ subscriptionId: z.string(), requestId: z.string(), status: z.literal('accepted') });
+const Proration = z
+  .object({
+    effectiveAt: z.string().openapi({ description: 'The second the change took effect (Stripe prorates at whole seconds)' }),
+    periodStart: z.string().nullable().openapi({ description: 'The period the change prorates; null on a replay after that period closed' }),
+    periodEnd: z.string().nullable(),
+    fromPlanVersionId: z.string(),
+    toPlanVersionId: z.string(),
+    creditAmount: z.string().openapi({ description: 'Σ credits for unused time, cents, major units (positive)' }),
+    chargeAmount: z.string().openapi({ description: 'Σ charges for the remaining time, cents, major units' }),
+    netAmount: z.string().openapi({ description: 'chargeAmount − creditAmount: what the change adds to the period’s invoice' }),
+    lines: z.array(ComputedLine).openapi({ description: 'The proration lines the close of the period invoices for this change, line for line (empty on a replay after the period closed)' }),
+  })
+  .openapi('ChangeProration', { description: `The proration a change causes, computed by the code that closes the period. ${INVOICE_ROUNDING_RULE}` });
+
+const Accepted = z.object({
+  subscriptionId: z.string(),
+  requestId: z.string(),
+  status: z.enum(['accepted', 'applied', 'unchanged']).openapi({
+    description: `applied: the workflow applied it (proration given); accepted: it will (not applied within ${LIMITS.subscriptionChangeWaitMs / 1000} s; a replay of the request answers with the proration); unchanged: the subscription already is so`,
+  }),
+  proration: Proration.nullable(),
+});
 
 function view(row: SubscriptionRow) {
   return {
@@ -76,15 +100,19 @@ async function acceptChange<Args extends [{ requestId: string }]>(
   payload: Record<string, unknown>,
   signal: SignalDefinition<Args>,
   request: (requestId: string) => Args[0],
+  unchanged: (row: SubscriptionRow) => boolean,
 ) {
   const key = idempotencyKey(c);
   const row = await liveSubscription(c, teamId);
   const { sql } = c.get('deps');
   const { response } = await idempotent(sql, `${kind}:${row.id}`, key, payload, async () => {
-    await signalSubscription(workflows(c), sql, row.id, signal, [request(key)] as Args);
-    return { subscriptionId: row.id, requestId: key, status: 'accepted' as const };
+    const same = unchanged(row);
+    if (!same) await signalSubscription(workflows(c), sql, row.id, signal, [request(key)] as Args);
+    return { subscriptionId: row.id, requestId: key, status: same ? ('unchanged' as const) : ('accepted' as const) };
   });
-  return c.json(response, 202);
+  // Answered with the proration the change causes once applied (also on a replay), else as accepted.
+  const proration = response.status === 'unchanged' ? null : await appliedChangeProration(sql, row.id, key);
+  return c.json({ ...response, status: proration ? ('applied' as const) : response.status, proration }, 202);
 }
 
 const write = { security: [{ appJwt: [] }], middleware: [requireApp('subscription:write', { team: 'path' })] };
@@ -122,7 +150,7 @@ export const subscription = router()
     }),
     async (c) => {
       const { seats } = c.req.valid('json');
-      return acceptChange(c, c.req.valid('param').teamId, 'seats', { seats }, changeSeatsSignal, (requestId) => ({ requestId, seats }));
+      return acceptChange(c, c.req.valid('param').teamId, 'seats', { seats }, changeSeatsSignal, (requestId) => ({ requestId, seats }), (row) => row.seats === seats);
     },
   )
   .openapi(
@@ -142,7 +170,9 @@ export const subscription = router()
       const plan = await getPlanVersion(c.get('deps').sql, row.plan_version_id);
       const unknown = addOns.flatMap((code, i) => (Object.hasOwn(plan.addOns, code) ? [] : [{ path: `addOns.${i}`, message: `the plan has no add-on ${code}` }]));
       if (unknown.length > 0) throw validationError(unknown);
-      return acceptChange(c, teamId, 'add-ons', { addOns: [...addOns].sort() }, changeAddOnsSignal, (requestId) => ({ requestId, addOns }));
+      const wanted = [...new Set(addOns)].sort();
+      const same = (r: SubscriptionRow) => [...r.add_ons].sort().join() === wanted.join();
+      return acceptChange(c, teamId, 'add-ons', { addOns: [...addOns].sort() }, changeAddOnsSignal, (requestId) => ({ requestId, addOns }), same);
     },
   )
   .openapi(
@@ -157,7 +187,14 @@ export const subscription = router()
     }),
     async (c) => {
       const { atPeriodEnd } = c.req.valid('json');
-      return acceptChange(c, c.req.valid('param').teamId, 'cancel', { atPeriodEnd }, cancelSignal, (requestId) => ({ requestId, atPeriodEnd }));
+      const key = idempotencyKey(c);
+      const row = await liveSubscription(c, c.req.valid('param').teamId);
+      const { sql } = c.get('deps');
+      const { response } = await idempotent(sql, `cancel:${row.id}`, key, { atPeriodEnd }, async () => {
+        await signalSubscription(workflows(c), sql, row.id, cancelSignal, [{ requestId: key, atPeriodEnd }]);
+        return { subscriptionId: row.id, requestId: key, status: 'accepted' as const, proration: null };
+      });
+      return c.json(response, 202);
     },
   )
   .openapi(
@@ -173,15 +210,7 @@ export const subscription = router()
           description: 'Changed',
           content: {
             'application/json': {
-              schema: z.object({
-                requestId: z.string(),
-                fromPlanVersionId: z.string(),
-                toPlanVersionId: z.string(),
-                effectiveAt: z.string(),
-                creditAmount: z.string(),
-                chargeAmount: z.string(),
-                netAmount: z.string(),
-              }),
+              schema: Proration.extend({ requestId: z.string() }),
             },
           },
         },
@@ -202,6 +231,9 @@ export const subscription = router()
           updateId: `plan:${key}`,
         }),
       );
-      return c.json(response, 200);
+      // The update answered the sums; the recorded change gives the lines (the same computation).
+      const proration = await appliedChangeProration(sql, row.id, key, 0);
+      // A replay after its period closed: the sums as first answered; the lines are on that period's invoice.
+      return c.json({ periodStart: null, periodEnd: null, lines: [], ...proration, ...response }, 200);
     },
   );
