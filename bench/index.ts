@@ -22,7 +22,9 @@ export type BenchFigures = Record<string, number | string | boolean>;
 
 export interface Benchmark {
   /** Returns the figures; the last line printed is them as JSON. */
-  run(ctx: BenchContext): Promise<BenchFigures>;
+  run?(ctx: BenchContext): Promise<BenchFigures>;
+  /** A benchmark that brings up services of its own (chaos restarts them) gets none from here. */
+  runOwn?(ctx: Omit<BenchContext, 'services'>): Promise<BenchFigures>;
 }
 
 const BENCHMARKS = ['ledger', 'ingest', 'period-close', 'soak', 'chaos'] as const;
@@ -34,14 +36,17 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = (m: string) => process.stdout.write(`[bench:${name}] ${m}\n`);
-  const { services, stop } = await startTestServices(log, 'bench');
-  let figures: BenchFigures;
+  const mod = (await import(`./${name}.ts`)) as Benchmark;
   const detail: Record<string, unknown> = {};
-  try {
-    const mod = (await import(`./${name}.ts`)) as Benchmark;
-    figures = await mod.run({ services, args, log, detail });
-  } finally {
-    await stop();
+  let figures: BenchFigures;
+  if (mod.runOwn) figures = await mod.runOwn({ args, log, detail });
+  else {
+    const { services, stop } = await startTestServices(log, 'bench');
+    try {
+      figures = await mod.run!({ services, args, log, detail });
+    } finally {
+      await stop();
+    }
   }
   const record = {
     benchmark: name,

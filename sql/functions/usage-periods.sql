@@ -1,6 +1,6 @@
 -- Billing periods of usage: created on demand for ingest, trimmed to make room for explicit
 -- periods, and the advisory lock class that orders a batch against period changes.
--- after: 00010
+-- after: 00011
 
 -- Advisory lock namespace of usage (first key of pg_advisory_xact_lock(int, int)); the second key
 -- is a team bucket, hashtext(team_id) & 255, so a batch of 1,000 teams holds at most 256 locks.
