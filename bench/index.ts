@@ -14,6 +14,8 @@ export interface BenchContext {
   services: TestServices;
   args: string[];
   log: (msg: string) => void;
+  /** Series and tables a benchmark adds to its results file beside the figures (e.g. per minute). */
+  detail: Record<string, unknown>;
 }
 
 export type BenchFigures = Record<string, number | string | boolean>;
@@ -23,7 +25,7 @@ export interface Benchmark {
   run(ctx: BenchContext): Promise<BenchFigures>;
 }
 
-const BENCHMARKS = ['ledger', 'ingest', 'period-close'] as const;
+const BENCHMARKS = ['ledger', 'ingest', 'period-close', 'soak', 'chaos'] as const;
 
 async function main(): Promise<void> {
   const [name, ...args] = process.argv.slice(2);
@@ -34,9 +36,10 @@ async function main(): Promise<void> {
   const log = (m: string) => process.stdout.write(`[bench:${name}] ${m}\n`);
   const { services, stop } = await startTestServices(log, 'bench');
   let figures: BenchFigures;
+  const detail: Record<string, unknown> = {};
   try {
     const mod = (await import(`./${name}.ts`)) as Benchmark;
-    figures = await mod.run({ services, args, log });
+    figures = await mod.run({ services, args, log, detail });
   } finally {
     await stop();
   }
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', loadavg1: loadavg()[0] },
     node: process.version,
     figures,
+    ...(Object.keys(detail).length > 0 ? { detail } : {}),
   };
   writeFileSync(join(PROJECT_ROOT, 'bench', 'results', `${name}.json`), `${JSON.stringify(record, null, 2)}\n`);
   log(`written to bench/results/${name}.json`);

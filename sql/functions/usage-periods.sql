@@ -1,6 +1,6 @@
 -- Billing periods of usage: created on demand for ingest, trimmed to make room for explicit
 -- periods, and the advisory lock class that orders a batch against period changes.
--- after: 00004
+-- after: 00010
 
 -- Advisory lock namespace of usage (first key of pg_advisory_xact_lock(int, int)); the second key
 -- is a team bucket, hashtext(team_id) & 255, so a batch of 1,000 teams holds at most 256 locks.
@@ -47,8 +47,34 @@ create or replace function usage_trim_period(p_period_id bigint, p_new_end times
   from updated up, trimmed
 $$;
 
--- Creates the periods events need: for each (team, time) not covered, the UTC calendar month of the
--- time, clipped to the team's neighbouring periods; a new period starts with the team's gauges
+-- The slot of a repeating cadence that holds p_at: periods [p_from, p_from + cadence), then from that
+-- end again, and so on, each step in UTC, as src/workflows/periods.ts steps a subscription (a month
+-- from Jan 31 is Feb 28, from there Mar 28). A cadence without months or days has a fixed length:
+-- the slot is found by division instead of by steps. Strict: no cadence, no slot.
+create or replace function usage_cadence_slot(p_from timestamptz, p_cadence interval, p_at timestamptz,
+                                              out slot_start timestamptz, out slot_end timestamptz)
+language plpgsql immutable strict as $$
+declare
+  v_us numeric;
+begin
+  if extract(year from p_cadence) = 0 and extract(month from p_cadence) = 0 and extract(day from p_cadence) = 0 then
+    v_us := extract(epoch from p_cadence) * 1000000;
+    slot_start := p_from + (floor(extract(epoch from p_at - p_from) * 1000000 / v_us) * v_us)::float8 * interval '1 microsecond';
+  else
+    slot_start := p_from;
+    loop
+      slot_end := date_add(slot_start, p_cadence, 'UTC');
+      exit when slot_end > p_at;
+      slot_start := slot_end;
+    end loop;
+  end if;
+  slot_end := date_add(slot_start, p_cadence, 'UTC');
+end
+$$;
+
+-- Creates the periods events need: for each (team, time) not covered, the next slot of the cadence
+-- of the team's latest period before it (a subscription whose roll is late), else the UTC calendar
+-- month of the time; either clipped to the team's neighbouring periods. A new period starts with the team's gauges
 -- carried over (usage_seed_gauges). Its own short transaction, before the batch that needs it
 -- (usage_ingest raises UG001): it takes the teams' gauge locks, which a batch takes only after its
 -- additive counters, so taking them inside a batch, earlier, could deadlock. Returns the costs of
@@ -64,16 +90,23 @@ begin
   with need as (
     select distinct n.team, n.at from unnest(p_teams, p_ats) as n(team, at)
     where not exists (select 1 from billing_periods bp where bp.team_id = n.team and bp.period_start <= n.at and n.at < bp.period_end)
-  ), bounds as (
-    select distinct n.team,
-           greatest(date_trunc('month', n.at, 'UTC'),
-                    (select max(bp.period_end) from billing_periods bp where bp.team_id = n.team and bp.period_end <= n.at)) as s,
-           least(date_add(date_trunc('month', n.at, 'UTC'), interval '1 month', 'UTC'),
-                 (select min(bp.period_start) from billing_periods bp where bp.team_id = n.team and bp.period_start > n.at)) as e
+  ), shaped as (
+    select n.team, n.at, prev.cadence,
+           coalesce(slot.slot_start, greatest(date_trunc('month', n.at, 'UTC'), prev.period_end)) as s,
+           coalesce(slot.slot_end, date_add(date_trunc('month', n.at, 'UTC'), interval '1 month', 'UTC')) as e
     from need n
+    left join lateral (
+      select bp.period_end, bp.cadence from billing_periods bp
+      where bp.team_id = n.team and bp.period_end <= n.at order by bp.period_end desc limit 1
+    ) prev on true
+    left join lateral usage_cadence_slot(prev.period_end, prev.cadence, n.at) slot on prev.cadence is not null
+  ), bounds as (
+    select distinct sh.team, sh.s, sh.cadence,
+           least(sh.e, (select min(bp.period_start) from billing_periods bp where bp.team_id = sh.team and bp.period_start > sh.at)) as e
+    from shaped sh
   ), created as (
-    insert into billing_periods (team_id, period_start, period_end, source)
-    select b.team, b.s, b.e, 'calendar' from bounds b order by b.team, b.s
+    insert into billing_periods (team_id, period_start, period_end, source, cadence)
+    select b.team, b.s, b.e, 'calendar', b.cadence from bounds b order by b.team, b.s
     on conflict do nothing
     returning billing_periods.id
   )
@@ -86,3 +119,5 @@ revoke execute on function usage_ensure_periods(text[], timestamptz[]) from publ
 grant execute on function usage_ensure_periods(text[], timestamptz[]) to billing_app;
 revoke execute on function usage_trim_period(bigint, timestamptz) from public;
 grant execute on function usage_trim_period(bigint, timestamptz) to billing_app;
+revoke execute on function usage_cadence_slot(timestamptz, interval, timestamptz) from public;
+grant execute on function usage_cadence_slot(timestamptz, interval, timestamptz) to billing_app;

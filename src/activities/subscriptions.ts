@@ -60,6 +60,8 @@ export function createSubscriptionActivities({ sql }: ActivityDeps) {
         stripeItems: StripeSubscriptionSummary['items'];
         periodStart: string;
         periodEnd: string;
+        /** The subscription's fixed period length (tests), null when periods follow the plan's interval. */
+        periodMs?: number | null;
         requestId: string;
       }): Promise<void> => {
         await inTransaction(sql, async (tx) => {
@@ -86,7 +88,8 @@ export function createSubscriptionActivities({ sql }: ActivityDeps) {
             { teamId: input.teamId, planVersionId: input.planVersionId, effectiveFrom: input.periodStart, source: 'subscription', sourceRef: input.subscriptionId },
             ACTOR,
           );
-          await openSubscriptionUsagePeriod(tx, input.teamId, input.periodStart, input.periodEnd, ACTOR);
+          const cadence = periodCadence(input.periodMs, (await getPlanVersion(tx, input.planVersionId)).interval);
+          await openSubscriptionUsagePeriod(tx, input.teamId, input.periodStart, input.periodEnd, ACTOR, cadence);
         });
       },
     ),
@@ -170,10 +173,12 @@ export function createSubscriptionActivities({ sql }: ActivityDeps) {
 
     /** The next period begins: its usage period opens (before any usage can miss it) and the subscription moves on. */
     rollSubscriptionPeriod: activity(
-      async (input: { subscriptionId: string; teamId: string; periodStart: string; periodEnd: string; requestId: string }): Promise<void> => {
+      async (input: { subscriptionId: string; teamId: string; periodStart: string; periodEnd: string; periodMs?: number | null; requestId: string }): Promise<void> => {
         await inTransaction(sql, async (tx) => {
           if (!(await appendChange(tx, { ...input, kind: 'period', effectiveAt: input.periodStart, detail: { periodStart: input.periodStart, periodEnd: input.periodEnd } }))) return;
-          await openBillingPeriod(tx, { teamId: input.teamId, periodStart: new Date(input.periodStart), periodEnd: new Date(input.periodEnd) }, ACTOR);
+          const sub = await getSubscription(tx, input.subscriptionId);
+          const cadence = periodCadence(input.periodMs, (await getPlanVersion(tx, sub.plan_version_id)).interval);
+          await openBillingPeriod(tx, { teamId: input.teamId, periodStart: new Date(input.periodStart), periodEnd: new Date(input.periodEnd), cadence }, ACTOR);
           await tx`
             update subscriptions set current_period_start = ${input.periodStart}, current_period_end = ${input.periodEnd}, updated_at = now()
             where id = ${input.subscriptionId}`;
@@ -185,10 +190,21 @@ export function createSubscriptionActivities({ sql }: ActivityDeps) {
       await inTransaction(sql, async (tx) => {
         if (!(await appendChange(tx, { ...input, kind: 'status', effectiveAt: input.endedAt, detail: { status: 'canceled' } }))) return;
         await tx`update subscriptions set status = 'canceled', updated_at = now() where id = ${input.subscriptionId}`;
+        // No period follows the last one: usage after it goes into calendar months again.
+        await tx`update billing_periods set cadence = null where team_id = ${input.teamId} and period_end = ${input.endedAt} and source = 'explicit'`;
         await endTeamPlan(tx, { teamId: input.teamId, effectiveTo: input.endedAt }, ACTOR);
       });
     }),
   };
+}
+
+/**
+ * The cadence of a subscription's usage periods (a Postgres interval): what ingest shapes the next
+ * period by when usage arrives before the roll opens it. Fixed test periods, else the plan's interval,
+ * stepped as src/workflows/periods.ts steps it.
+ */
+function periodCadence(periodMs: number | null | undefined, interval: 'month' | 'year'): string {
+  return periodMs ? `${periodMs} milliseconds` : `1 ${interval}`;
 }
 
 export type ComponentPrices = Partial<Record<ComponentKey, string>>;

@@ -14,6 +14,9 @@ import { getSubscription, shapeChanges, subscriptionUsagePeriod, type ChangeRow,
 import { invoiceIdFor, writeInvoice } from './invoices.js';
 import { periodLines, type AdjustmentInput, type PeriodInputs, type ShapeChange, type SubscriptionShape } from './period-lines.js';
 
+/** An instant after every change a subscription can have (the open end of "changes since"). */
+const AFTER_EVERY_CHANGE = '9999-12-31T23:59:59.999Z';
+
 export interface RatePeriodInput {
   subscriptionId: string;
   periodStart: string;
@@ -97,8 +100,8 @@ async function adjustmentInputs(tx: Queryable, adjustments: UsageAdjustment[], t
 }
 
 /**
- * What a period's invoice is computed from, read as the subscription stands: its shape now and the
- * changes of the period (prorations), the usage period's counters, and the late usage `adjustments`
+ * What a period's invoice is computed from: the subscription's shape at the period's end (its shape
+ * now, with any later changes walked back) and the changes of the period (prorations), the usage period's counters, and the late usage `adjustments`
  * it carries. The close reads it after closing the usage period; the preview (invoice-preview.ts)
  * reads it while the period is open. Either way the lines come from the same periodLines.
  */
@@ -108,7 +111,11 @@ export async function periodInputs(
   input: { periodStart: string; periodEnd: string; nextPeriodEnd: string | null; usagePeriodId: bigint | string; adjustments: UsageAdjustment[] },
 ): Promise<PeriodInputs> {
   const plan = planLoader(db);
-  const end: SubscriptionShape = { plan: await plan(sub.plan_version_id), seats: sub.seats, addOns: sub.add_ons };
+  const current: SubscriptionShape = { plan: await plan(sub.plan_version_id), seats: sub.seats, addOns: sub.add_ons };
+  // A close that runs late (worker down across the end) may find changes of the next period applied
+  // already: the period is rated with the shape it ended in, so those are walked back first.
+  const later = await reconstructChanges(current, await shapeChanges(db, sub.id, input.periodEnd, AFTER_EVERY_CHANGE), plan);
+  const end = later[0]?.before ?? current;
   return {
     periodStart: input.periodStart,
     periodEnd: input.periodEnd,

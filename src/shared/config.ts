@@ -67,6 +67,10 @@ const apiOnly = {
 const workerOnly = {
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(50),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(1000).default(40),
+  /** Port of the worker's Prometheus /metrics (src/workers/metrics.ts); unset: no endpoint. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Address the worker's /metrics listens on; loopback unless a scraper elsewhere needs it. */
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 };
 
 export const apiConfigSchema = z.object({ ...base, ...database, ...temporal, ...stripe, ...secrets, ...apiOnly });

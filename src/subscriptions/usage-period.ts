@@ -7,11 +7,12 @@ import { openBillingPeriod } from '../usage/billing-periods.js';
  * Opens [periodStart, periodEnd) for the team's usage. Usage the team already reported into its
  * calendar period with timestamps at or just past periodStart (clock skew) stays where it was counted,
  * before the subscription: the usage period then starts on the second after it. Its end never moves.
+ * `cadence`: the length of the periods that follow (see openBillingPeriod).
  */
-export async function openSubscriptionUsagePeriod(tx: TxSql, teamId: string, periodStart: string, periodEnd: string, actor: string): Promise<string> {
+export async function openSubscriptionUsagePeriod(tx: TxSql, teamId: string, periodStart: string, periodEnd: string, actor: string, cadence: string | null = null): Promise<string> {
   const end = new Date(periodEnd);
   try {
-    return (await openBillingPeriod(tx, { teamId, periodStart: new Date(periodStart), periodEnd: end }, actor)).periodStart;
+    return (await openBillingPeriod(tx, { teamId, periodStart: new Date(periodStart), periodEnd: end, cadence }, actor)).periodStart;
   } catch (err) {
     if (!(err instanceof AppError) || err.code !== 'conflict') throw err;
     const [last] = await tx<{ at: Date | null }[]>`
@@ -20,6 +21,6 @@ export async function openSubscriptionUsagePeriod(tx: TxSql, teamId: string, per
     if (!last?.at) throw err;
     const start = new Date(Math.floor(last.at.getTime() / 1000) * 1000 + 1000);
     if (start >= end) throw err;
-    return (await openBillingPeriod(tx, { teamId, periodStart: start, periodEnd: end }, actor)).periodStart;
+    return (await openBillingPeriod(tx, { teamId, periodStart: start, periodEnd: end, cadence }, actor)).periodStart;
   }
 }

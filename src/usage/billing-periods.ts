@@ -28,6 +28,8 @@ export interface BillingPeriod {
   status: PeriodStatus;
   source: 'calendar' | 'explicit';
   closedAt: string | null;
+  /** The length of the period after this one ('1 month', '8000 milliseconds'), if it repeats. */
+  cadence: string | null;
 }
 
 export interface UsageAdjustment {
@@ -65,6 +67,7 @@ interface PeriodRow {
   status: PeriodStatus;
   source: 'calendar' | 'explicit';
   closed_at: Date | null;
+  cadence: string | null;
 }
 
 const toPeriod = (r: PeriodRow): BillingPeriod => ({
@@ -75,6 +78,7 @@ const toPeriod = (r: PeriodRow): BillingPeriod => ({
   status: r.status,
   source: r.source,
   closedAt: r.closed_at?.toISOString() ?? null,
+  cadence: r.cadence,
 });
 
 /**
@@ -97,14 +101,23 @@ async function lockTeamPeriods(tx: TxSql, teamId: string): Promise<void> {
 
 /**
  * Opens an explicit period [periodStart, periodEnd) for a team. Idempotent: the same bounds return
- * the existing period. An open calendar period starting exactly at periodStart (ingest made it for
- * usage that arrived first) is adopted: re-shaped to periodEnd, unless it already holds later usage. An open on-demand (calendar) period that overlaps only by running past
+ * the existing period. A period with exactly these bounds that ingest created (in the shape of the
+ * previous period's `cadence`: the roll is late and usage arrived first) is adopted as it is. An open
+ * calendar period starting exactly at periodStart is adopted too: re-shaped to periodEnd, unless it
+ * already holds later usage. An open on-demand (calendar) period that overlaps only by running past
  * periodStart is ended there, provided no usage was counted in it at or after periodStart; any other
  * overlap is a `conflict` naming the overlapping periods. The new period starts with the team's
  * gauges carried over, and the COGS of that (and of the trimmed period's gauges) is posted.
+ * `cadence` (a Postgres interval) is the length of the period after this one: ingest shapes that
+ * period by it if usage arrives before its process opens it.
  */
-export async function openBillingPeriod(sql: Queryable, input: { teamId: string; periodStart: Date; periodEnd: Date }, actor = 'billing-periods'): Promise<BillingPeriod> {
+export async function openBillingPeriod(
+  sql: Queryable,
+  input: { teamId: string; periodStart: Date; periodEnd: Date; cadence?: string | null },
+  actor = 'billing-periods',
+): Promise<BillingPeriod> {
   const { teamId, periodStart, periodEnd } = input;
+  const cadence = input.cadence ?? null;
   if (!(periodEnd.getTime() > periodStart.getTime())) throw validationError([{ path: 'periodEnd', message: 'must be after periodStart' }]);
   return withinTransaction(sql, async (tx) => {
     const [team] = await tx`select id from teams where id = ${teamId}`;
@@ -115,7 +128,13 @@ export async function openBillingPeriod(sql: Queryable, input: { teamId: string;
       where team_id = ${teamId} and tstzrange(period_start, period_end) && tstzrange(${periodStart}, ${periodEnd})
       order by period_start`;
     const same = overlapping.find((p) => p.period_start.getTime() === periodStart.getTime() && p.period_end.getTime() === periodEnd.getTime());
-    if (same) return toPeriod(same);
+    if (same) {
+      if (same.source === 'explicit') return toPeriod(same);
+      // Ingest made it first, in our shape (the previous period's cadence): ours from now on.
+      const [adopted] = await tx<PeriodRow[]>`
+        update billing_periods set source = 'explicit', cadence = coalesce(${cadence}::interval, cadence) where id = ${same.id} returning *`;
+      return toPeriod(adopted!);
+    }
 
     const costs: CostRow[] = [];
     // Usage that arrived in the moment between the previous period's end and this open made ingest
@@ -127,7 +146,7 @@ export async function openBillingPeriod(sql: Queryable, input: { teamId: string;
       const [beyond] = await tx`select 1 from usage_events where team_id = ${teamId} and event_at >= ${periodEnd} and period_id = ${p.id} limit 1`;
       if (!beyond) {
         costs.push(...(await tx<CostRow[]>`select * from usage_trim_period(${p.id}, ${periodEnd})`));
-        const [adopted] = await tx<PeriodRow[]>`update billing_periods set source = 'explicit' where id = ${p.id} returning *`;
+        const [adopted] = await tx<PeriodRow[]>`update billing_periods set source = 'explicit', cadence = ${cadence}::interval where id = ${p.id} returning *`;
         await postCostRows(tx, costs, actor, new Date());
         return toPeriod(adopted!);
       }
@@ -149,8 +168,8 @@ export async function openBillingPeriod(sql: Queryable, input: { teamId: string;
       costs.push(...(await tx<CostRow[]>`select * from usage_trim_period(${p!.id}, ${periodStart})`));
     }
     const [created] = await tx<PeriodRow[]>`
-      insert into billing_periods (team_id, period_start, period_end, source)
-      values (${teamId}, ${periodStart}, ${periodEnd}, 'explicit') returning *`;
+      insert into billing_periods (team_id, period_start, period_end, source, cadence)
+      values (${teamId}, ${periodStart}, ${periodEnd}, 'explicit', ${cadence}::interval) returning *`;
     costs.push(...(await tx<CostRow[]>`select * from usage_seed_gauges(array[${created!.id}]::bigint[])`));
     await postCostRows(tx, costs, actor, new Date());
     return toPeriod(created!);

@@ -9,6 +9,7 @@ import { createLogger } from '../shared/logger.js';
 import { createStripe } from '../shared/stripe.js';
 import { createActivities } from '../activities/index.js';
 import { bundlerOptions, prebuiltBundle, WORKFLOWS_PATH } from './bundle.js';
+import { createWorkerMetrics, serveWorkerMetrics } from './metrics.js';
 
 const TEMPORAL_LOG_LEVEL: Record<string, LogLevel> = {
   trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', fatal: 'ERROR', silent: 'ERROR',
@@ -42,9 +43,14 @@ async function main(): Promise<void> {
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     shutdownGraceTime: '10 seconds',
   });
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, bundle: bundlePath ?? 'built at start' }, 'worker running');
+  const metrics =
+    config.WORKER_METRICS_PORT === undefined
+      ? null
+      : await serveWorkerMetrics(createWorkerMetrics(() => worker.getStatus()), config.WORKER_METRICS_HOST, config.WORKER_METRICS_PORT);
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.TEMPORAL_ADDRESS, bundle: bundlePath ?? 'built at start', metricsPort: config.WORKER_METRICS_PORT ?? null }, 'worker running');
   // Worker.run installs SIGINT/SIGTERM handlers that start a graceful shutdown.
   await worker.run();
+  metrics?.close();
   await Promise.allSettled([sql.end({ timeout: 5 }), connection.close()]);
   log.info('worker stopped');
 }

@@ -216,6 +216,7 @@ async function activate(run: SubscriptionRun): Promise<void> {
     stripeItems: details.items,
     periodStart,
     periodEnd,
+    periodMs: timing.periodMs,
     requestId: `activate:${details.id}`,
   });
   apply(run, activated(periodStart, periodEnd));
@@ -258,7 +259,7 @@ export async function closePeriod(run: SubscriptionRun): Promise<void> {
   const { periodStart, periodEnd, final } = period;
   const next = final ? null : await nextEnd(run, periodEnd);
   // The next period first, so usage arriving from now on never lands outside a usage period.
-  if (next) await db.rollSubscriptionPeriod({ subscriptionId, teamId, periodStart: periodEnd, periodEnd: next, requestId: `period:${periodEnd}` });
+  if (next) await db.rollSubscriptionPeriod({ subscriptionId, teamId, periodStart: periodEnd, periodEnd: next, periodMs: timing.periodMs, requestId: `period:${periodEnd}` });
   const workflowId = workflowIds.period(subscriptionId, periodStart);
   await startChild(closeBillingPeriod, {
     workflowId,

@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from '../../src/shared/paths.js';
 import { TEST_SECRETS_KEY } from './constants.js';
 import type { TestServices } from './services.js';
 
-export function spawnWorker(services: TestServices, taskQueue: string, opts: { stripeApiUrl?: string; maxConcurrentActivities?: number } = {}): ChildProcess {
+export function spawnWorker(services: TestServices, taskQueue: string, opts: { stripeApiUrl?: string; maxConcurrentActivities?: number; metricsPort?: number } = {}): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/workers/billing.ts')], {
     cwd: PROJECT_ROOT,
     stdio: 'ignore',
@@ -21,6 +21,7 @@ export function spawnWorker(services: TestServices, taskQueue: string, opts: { s
       SECRETS_KEY: TEST_SECRETS_KEY.toString('base64'),
       WORKFLOW_BUNDLE_PATH: services.bundlePath,
       ...(opts.maxConcurrentActivities ? { WORKER_MAX_CONCURRENT_ACTIVITIES: String(opts.maxConcurrentActivities) } : {}),
+      ...(opts.metricsPort ? { WORKER_METRICS_PORT: String(opts.metricsPort) } : {}),
     },
   });
 }

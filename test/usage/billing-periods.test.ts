@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { adminSql, appSql } from '../helpers/context.js';
 import { adjustmentsForInvoice, closeBillingPeriod, openBillingPeriod, pendingAdjustments, periodAt, periodCounters } from '../../src/usage/billing-periods.js';
+import { nextPeriodEnd } from '../../src/workflows/periods.js';
 import { createTeams, llmEvent, storageEvent, usageApp } from './fixtures.js';
 
 const u = await usageApp({ teams: 0 });
@@ -72,6 +73,35 @@ describe('explicit periods', () => {
     await expect(
       openBillingPeriod(appSql(), { teamId: team!, periodStart: new Date(now - minutes(10)), periodEnd: new Date(now + minutes(60)) }),
     ).rejects.toMatchObject({ code: 'conflict' });
+  });
+});
+
+describe('periods that repeat (a cadence)', () => {
+  it('shape the periods ingest creates after them, slot by slot, so a late roll finds its own bounds and adopts them', async () => {
+    const [team] = await createTeams(u.api, u.appId, 1);
+    const start = hourStart;
+    const first = await openBillingPeriod(appSql(), { teamId: team!, periodStart: new Date(start), periodEnd: new Date(start + minutes(10)), cadence: '600000 milliseconds' });
+    expect(first.cadence).not.toBeNull();
+    // Usage in the third slot after it, nobody having opened the second or third.
+    await u.post([llmEvent(team!, { at: start + minutes(25) })]);
+    const made = (await periodAt(appSql(), team!, new Date(start + minutes(25))))!;
+    expect(made).toMatchObject({ source: 'calendar', periodStart: new Date(start + minutes(20)).toISOString(), periodEnd: new Date(start + minutes(30)).toISOString() });
+    // The rolls come late, in order: the second slot is new, the third is the one ingest made.
+    const second = await openBillingPeriod(appSql(), { teamId: team!, periodStart: new Date(start + minutes(10)), periodEnd: new Date(start + minutes(20)), cadence: '600000 milliseconds' });
+    expect(second.source).toBe('explicit');
+    const third = await openBillingPeriod(appSql(), { teamId: team!, periodStart: new Date(start + minutes(20)), periodEnd: new Date(start + minutes(30)), cadence: '600000 milliseconds' });
+    expect(third).toMatchObject({ periodId: made.periodId, source: 'explicit' });
+    expect(await periodCounters(appSql(), third.periodId)).toMatchObject([{ meter: 'llm.input_tokens', events: '1' }, { meter: 'llm.output_tokens', events: '1' }]);
+  });
+
+  it('step months as the subscription workflow does (Jan 31 → Feb 28 → Mar 28), found in one call however far ahead', async () => {
+    const from = '2027-01-31T10:00:00.000Z';
+    let expected = from;
+    for (let k = 0; k < 14; k++) expected = nextPeriodEnd(expected, 'month');
+    const last = nextPeriodEnd(expected, 'month');
+    const [slot] = await appSql()<{ slot_start: Date; slot_end: Date }[]>`
+      select * from usage_cadence_slot(${from}::timestamptz, '1 month', ${new Date(new Date(expected).getTime() + 1000).toISOString()}::timestamptz)`;
+    expect([slot!.slot_start.toISOString(), slot!.slot_end.toISOString()]).toEqual([expected, last]);
   });
 });
 

@@ -1,0 +1,264 @@
+/**
+ * `npm run bench -- soak [--minutes=60] [--rate=<events/s>] [--teams=1000] [--subscribers=20] [--period-seconds=60]`
+ *
+ * A steady process under long load. The api and the worker run as child processes, configured as in
+ * production; the load is usage ingest over HTTP at half the saturation throughput measured by
+ * `npm run bench -- ingest` (bench/results/ingest.json, unless --rate), batches of 100 in an open
+ * loop (a batch every 1/rate s whatever the answers do, so queueing shows in the latencies), with
+ * the ingest bench's event mix, and `subscribers` subscriptions whose periods close every
+ * `period-seconds` (rating, invoice, ledger, Stripe calls, payment webhooks from the simulated Stripe),
+ * which is what keeps the worker busy.
+ *
+ * Every minute it records, and logs: RSS and V8 heap (used, total) of the api and the worker, the
+ * worker's cached workflows, the minute's p50/p99 and error count, the 1-minute load average (the
+ * machine is shared: read p99 beside it), and the database's table and index sizes. The figures
+ * compare minute 5 with the last minute; the series go to bench/results/soak.json.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { createSql } from '../src/shared/db.js';
+import { PROJECT_ROOT } from '../src/shared/paths.js';
+import { ADMIN_TOKEN, apiSpec, buildWorld, httpApi, metricsText, promValue, rssBytes, simulatedStripe, until, waitReady, workerSpec } from './harness.js';
+import type { BenchContext, BenchFigures } from './index.js';
+
+const BATCH = 100;
+/** The minute the steady state is compared from: warm-up (JIT, pools, caches, first periods) is over. */
+const BASELINE_MINUTE = 5;
+const SAMPLE_MS = 60_000;
+const MB = 1024 * 1024;
+
+function option(args: string[], name: string, fallback: number): number {
+  const arg = args.find((a) => a.startsWith(`--${name}=`)) ?? (args.includes(`--${name}`) ? `--${name}=${args[args.indexOf(`--${name}`) + 1]}` : undefined);
+  return arg ? Number(arg.slice(name.length + 3)) : fallback;
+}
+
+const pick = <T>(items: readonly T[]) => items[Math.floor(Math.random() * items.length)]!;
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+/** The ingest bench's mix: half LLM calls, a quarter bandwidth, image generations and storage gauges. */
+function newEvent(teams: readonly string[]) {
+  const base = { idempotencyKey: randomUUID(), timestamp: new Date().toISOString(), teamId: pick(teams), source: 'bench-soak/1.0.0' };
+  const r = Math.random();
+  if (r < 0.5) {
+    return { ...base, eventType: 'llm.tokens.v1', payload: { provider: pick(['openai', 'anthropic']), model: pick(['gpt-5', 'gpt-5-mini', 'claude-sonnet']), inputTokens: 200 + Math.floor(Math.random() * 4000), outputTokens: Math.floor(Math.random() * 1000) } };
+  }
+  if (r < 0.75) return { ...base, eventType: 'bandwidth.bytes.v1', payload: { provider: 'cloudflare', direction: pick(['ingress', 'egress']), bytes: Math.floor(Math.random() * 10_000_000) } };
+  if (r < 0.9) return { ...base, eventType: 'image.generated.v1', payload: { provider: 'openai', model: 'gpt-image-1', size: pick(['1024x1024', '512x512']) } };
+  return { ...base, eventType: 'storage.bytes.v1', payload: { provider: 'aws-s3', bytes: Math.floor(Math.random() * 50_000_000_000) } };
+}
+
+/** Half of the saturation throughput the ingest bench measured last on this machine. */
+function halfSaturation(): number {
+  try {
+    const r = JSON.parse(readFileSync(join(PROJECT_ROOT, 'bench', 'results', 'ingest.json'), 'utf8')) as { figures: { events_per_s: number } };
+    return Math.round(r.figures.events_per_s / 2);
+  } catch {
+    return 1_000;
+  }
+}
+
+interface Minute {
+  minute: number;
+  requests: number;
+  errors: number;
+  p50_ms: number;
+  p99_ms: number;
+  loadavg1: number;
+  api_rss_mb: number;
+  api_heap_used_mb: number;
+  api_heap_total_mb: number;
+  worker_rss_mb: number;
+  worker_heap_used_mb: number;
+  worker_heap_total_mb: number;
+  worker_cached_workflows: number;
+  db_tables_mb: number;
+  db_indexes_mb: number;
+  usage_events: number;
+  invoices_paid: number;
+}
+
+export async function run(ctx: BenchContext): Promise<BenchFigures> {
+  const minutes = option(ctx.args, 'minutes', 60);
+  const rate = option(ctx.args, 'rate', halfSaturation());
+  const teamCount = option(ctx.args, 'teams', 1000);
+  const subscribers = option(ctx.args, 'subscribers', 20);
+  const periodSeconds = option(ctx.args, 'period-seconds', 60);
+  const { services } = ctx;
+  const admin = createSql(services.adminDbUrl, { applicationName: 'bench-soak-admin', max: 4 });
+  const taskQueue = `soak-${Date.now().toString(36)}`;
+  const endpoints = { appDbUrl: services.appDbUrl, temporalAddress: services.temporalAddress, stripeApiUrl: services.stripeApiUrl, bundlePath: services.bundlePath };
+  const apiProc = await apiSpec(endpoints, { taskQueue, periodSeconds, label: 'soak' });
+  const workerProc = await workerSpec(endpoints, { taskQueue, label: 'soak' });
+  const api = apiProc.start();
+  const worker = workerProc.start();
+  let simulation: { stop(): Promise<void> } | null = null;
+  try {
+    await Promise.all([waitReady(apiProc), waitReady(workerProc)]);
+    const http = httpApi(apiProc.port);
+    const world = await buildWorld(http, admin, { usageTeams: teamCount, subscribers, label: 'soak' });
+    const sim = simulatedStripe(admin, services.stripeRecorderUrl, http, () => world.subscribedTeams, periodSeconds);
+    simulation = sim.run(500);
+    await until(async () => (await admin`select 1 from subscriptions where id = any(${world.subscriptionIds}) and status = 'active'`).length === subscribers, 300_000, 'subscriptions active');
+    ctx.log(`${subscribers} subscriptions live (periods of ${periodSeconds}s), ${teamCount} usage teams; load: ${rate} events/s in batches of ${BATCH} for ${minutes} min`);
+
+    const teams = [...world.usageTeams, ...world.subscribedTeams];
+    const secret = new TextEncoder().encode(world.secret);
+    const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+    let token = '';
+    let tokenAt = 0;
+    const freshToken = async () => {
+      // One token per few seconds, as an SDK reuses its token within its lifetime.
+      if (Date.now() - tokenAt > 5_000) {
+        const now = Math.floor(Date.now() / 1000);
+        token = await new SignJWT({ appId: world.appId, scopes: ['usage:write'] }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now).setExpirationTime(now + 120).sign(secret);
+        tokenAt = Date.now();
+      }
+      return token;
+    };
+    let window: { latencies: number[]; errors: number } = { latencies: [], errors: 0 };
+    let totalErrors = 0;
+    let totalRequests = 0;
+    const send = async () => {
+      const body = JSON.stringify({ events: Array.from({ length: BATCH }, () => newEvent(teams)) });
+      const auth = await freshToken();
+      const t0 = performance.now();
+      const status = await new Promise<number>((resolve) => {
+        const req = request(
+          { agent, host: '127.0.0.1', port: apiProc.port, path: '/v1/usage', method: 'POST', headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+            res.on('error', () => resolve(0));
+          },
+        );
+        req.setTimeout(30_000, () => req.destroy());
+        req.on('error', () => resolve(0));
+        req.end(body);
+      });
+      const w = window;
+      w.latencies.push(performance.now() - t0);
+      totalRequests++;
+      if (status !== 200) {
+        w.errors++;
+        totalErrors++;
+      }
+    };
+
+    const dbSizes = async () => {
+      const [r] = await admin<{ tables: string; indexes: string; events: string }[]>`
+        select sum(pg_table_size(c.oid))::text as tables, sum(pg_indexes_size(c.oid))::text as indexes,
+               (select n_live_tup from pg_stat_user_tables where relname = 'usage_events')::text as events
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('r', 'p') and n.nspname = 'public'`;
+      return { tables: Number(r!.tables) / MB, indexes: Number(r!.indexes) / MB, events: Number(r!.events) };
+    };
+    const sample = async (minute: number): Promise<Minute> => {
+      const w = window;
+      window = { latencies: [], errors: 0 };
+      const sorted = [...w.latencies].sort((a, b) => a - b);
+      const [apiMetrics, workerMetrics, db, paid] = await Promise.all([
+        metricsText(`${http.base}/metrics`, ADMIN_TOKEN),
+        metricsText(`http://127.0.0.1:${workerProc.port}/metrics`),
+        dbSizes(),
+        admin<{ n: number }[]>`select count(*)::int as n from invoices where subscription_id = any(${world.subscriptionIds}) and status = 'paid'`,
+      ]);
+      return {
+        minute,
+        requests: w.latencies.length,
+        errors: w.errors,
+        p50_ms: round(percentile(sorted, 50)),
+        p99_ms: round(percentile(sorted, 99)),
+        loadavg1: round(loadavg()[0]!, 2),
+        api_rss_mb: round(rssBytes(api.child.pid) / MB),
+        api_heap_used_mb: round(promValue(apiMetrics, 'nodejs_heap_size_used_bytes') / MB),
+        api_heap_total_mb: round(promValue(apiMetrics, 'nodejs_heap_size_total_bytes') / MB),
+        worker_rss_mb: round(rssBytes(worker.child.pid) / MB),
+        worker_heap_used_mb: round(promValue(workerMetrics, 'nodejs_heap_size_used_bytes') / MB),
+        worker_heap_total_mb: round(promValue(workerMetrics, 'nodejs_heap_size_total_bytes') / MB),
+        worker_cached_workflows: promValue(workerMetrics, 'temporal_worker_cached_workflows'),
+        db_tables_mb: round(db.tables),
+        db_indexes_mb: round(db.indexes),
+        usage_events: db.events,
+        invoices_paid: paid[0]!.n,
+      };
+    };
+
+    const series: Minute[] = [];
+    const start = await dbSizes();
+    const started = performance.now();
+    const deadline = started + minutes * SAMPLE_MS;
+    // The sampler runs beside the load, never in its way: a sample takes a few database reads.
+    const sampler = (async () => {
+      for (let k = 1; k <= minutes; k++) {
+        await new Promise((r) => setTimeout(r, Math.max(0, started + k * SAMPLE_MS - performance.now())));
+        const m = await sample(k);
+        series.push(m);
+        ctx.log(
+          `min ${m.minute}: ${m.requests} req, ${m.errors} err, p50 ${m.p50_ms} p99 ${m.p99_ms} ms, load ${m.loadavg1}; ` +
+            `api rss ${m.api_rss_mb} heap ${m.api_heap_used_mb}/${m.api_heap_total_mb} MB; worker rss ${m.worker_rss_mb} heap ${m.worker_heap_used_mb}/${m.worker_heap_total_mb} MB, ${m.worker_cached_workflows} cached; ` +
+            `db ${m.db_tables_mb}+${m.db_indexes_mb} MB, ~${m.usage_events} events, ${m.invoices_paid} paid`,
+        );
+      }
+    })();
+    const inFlight = new Set<Promise<void>>();
+    for (let i = 0; ; i++) {
+      const due = started + (i * 1000 * BATCH) / rate;
+      if (due >= deadline) break;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const p = send().finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    await Promise.all(inFlight);
+    await sampler;
+    ctx.detail.minutes = series;
+
+    const base = series[Math.min(BASELINE_MINUTE, series.length) - 1]!;
+    const last = series[series.length - 1]!;
+    const growth = (a: number, b: number) => round(((b - a) / a) * 100, 1);
+    const steady = series.slice(Math.min(BASELINE_MINUTE, series.length) - 1);
+    const p99s = steady.map((m) => m.p99_ms);
+    const loads = series.map((m) => m.loadavg1);
+    return {
+      minutes: series.length,
+      rate_events_per_s: rate,
+      requests: totalRequests,
+      errors: totalErrors,
+      subscribers,
+      period_seconds: periodSeconds,
+      invoices_paid: last.invoices_paid,
+      api_rss_mb_min5: base.api_rss_mb,
+      api_rss_mb_last: last.api_rss_mb,
+      api_rss_growth_pct: growth(base.api_rss_mb, last.api_rss_mb),
+      api_heap_used_mb_min5: base.api_heap_used_mb,
+      api_heap_used_mb_last: last.api_heap_used_mb,
+      worker_rss_mb_min5: base.worker_rss_mb,
+      worker_rss_mb_last: last.worker_rss_mb,
+      worker_rss_growth_pct: growth(base.worker_rss_mb, last.worker_rss_mb),
+      worker_heap_used_mb_min5: base.worker_heap_used_mb,
+      worker_heap_used_mb_last: last.worker_heap_used_mb,
+      worker_cached_workflows_last: last.worker_cached_workflows,
+      p99_ms_min: Math.min(...p99s),
+      p99_ms_max: Math.max(...p99s),
+      p99_max_over_min: round(Math.max(...p99s) / Math.max(1, Math.min(...p99s)), 2),
+      loadavg1_min: Math.min(...loads),
+      loadavg1_max: Math.max(...loads),
+      db_tables_mb_growth: round(last.db_tables_mb - start.tables),
+      db_indexes_mb_growth: round(last.db_indexes_mb - start.indexes),
+      usage_events_stored: last.usage_events,
+      rss_growth_within_10pct: growth(base.api_rss_mb, last.api_rss_mb) <= 10 && growth(base.worker_rss_mb, last.worker_rss_mb) <= 10,
+      p99_flat_within_2x: Math.max(...p99s) <= 2 * Math.min(...p99s),
+      zero_errors: totalErrors === 0,
+    };
+  } finally {
+    await simulation?.stop();
+    await api.stop();
+    await worker.stop();
+    await admin.end({ timeout: 5 });
+  }
+}
