@@ -24,7 +24,7 @@
 -- usage_ensure_periods() in its own transaction and counts the batch again. Raises UG003 when a
 -- counter stripe would pass its ceiling: the caller counts the batch again with p_exact, where the
 -- events that do not fit are rejected (counter_limit) and the others count.
--- after: 00011
+-- after: 00012
 
 -- The events not accepted by this call whose key is stored already, as duplicate (same hash) or
 -- conflict; a rejected event too, so that a known key is never answered as merely rejected.
