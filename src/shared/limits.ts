@@ -95,7 +95,7 @@ export const LIMITS = {
   subscriptionDaysUntilDueMax: 365,
   subscriptionDaysUntilDueDefault: 30,
   /** How long a seat or add-on change request waits for the workflow to apply it, to answer with its proration. */
-  subscriptionChangeWaitMs: 10_000,
+  subscriptionChangeWaitMs: 3_000,
   /** How far one test clock advance may move the clock (two years: a year of a team and then some). */
   testClockAdvanceMaxMs: 731 * 24 * 60 * 60 * 1000,
   /** How long an advance waits for the clock's workflows to settle before it answers `settled: false`. */
