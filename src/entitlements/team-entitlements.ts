@@ -10,7 +10,7 @@ import { filterMatches } from '../pricing/dimensions.js';
 import type { Queryable } from '../shared/db.js';
 import { Dec } from '../shared/money.js';
 import { periodAt, periodCounters } from '../usage/billing-periods.js';
-import { currentSubscription } from '../subscriptions/store.js';
+import { currentSubscription } from '../subscriptions/subscription-store.js';
 
 export interface LimitState {
   meter: string | null;

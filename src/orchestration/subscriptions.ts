@@ -7,13 +7,16 @@ import { getPlanVersion } from '../catalog/plan-versions.js';
 import { recordedChangeProration, type ChangeProration } from '../billing/change-proration.js';
 import { LIMITS } from '../shared/limits.js';
 import { teamTestClock } from '../test-clocks/team-time.js';
-import { getSubscription, initialWorkflowState, type SubscriptionRow } from '../subscriptions/store.js';
+import { getSubscription, initialWorkflowState, type SubscriptionRow } from '../subscriptions/subscription-store.js';
 import { workflowIds } from '../workflows/ids.js';
 import { subscriptionLifecycle, type SubscriptionLifecycleInput } from '../workflows/subscription-lifecycle.js';
 import {
+  changePlanUpdate,
   createCheckoutUpdate,
   startSubscriptionUpdate,
   type CheckoutResult,
+  type ChangePlanRequest,
+  type ProrationResult,
   type StartSubscriptionRequest,
   type StartSubscriptionResult,
   type SubscriptionTiming,
@@ -125,6 +128,14 @@ export async function signalSubscription<Args extends unknown[]>(
     signalArgs: args as unknown[],
   });
   return handle.workflowId;
+}
+
+/** A plan change through the subscription's running workflow; answers with the proration it causes. */
+export async function changePlanThroughWorkflow(w: Pick<SubscriptionWorkflows, 'client'>, subscriptionId: string, request: ChangePlanRequest): Promise<ProrationResult> {
+  return w.client.workflow.getHandle(workflowIds.subscription(subscriptionId)).executeUpdate(changePlanUpdate, {
+    args: [request],
+    updateId: `plan:${request.requestId}`,
+  });
 }
 
 const CHANGE_POLL_MS = 100;

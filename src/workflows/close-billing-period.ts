@@ -11,21 +11,19 @@ import {
   defineQuery,
   getExternalWorkflowHandle,
   log,
-  proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
 import { BillingState } from '../shared/search-attributes.js';
-import { DB_ACTIVITY, STRIPE_ACTIVITY } from './options.js';
+import { dbActivities, stripeActivities } from './activity-proxies.js';
 import type { StripeEventSummary } from './stripe-event.js';
 import { invoiceEventSignal, periodOutcomeSignal, type PeriodOutcome, type SubscriptionTiming } from './subscription-messages.js';
 import { clockAdvancedSignal, clockStateQuery } from './clock-messages.js';
 import { workflowClock, type TestClockTime } from './workflow-clock.js';
 
-const db = proxyActivities<Activities>(DB_ACTIVITY);
-const stripe = proxyActivities<Activities>(STRIPE_ACTIVITY);
+const db = dbActivities();
+const stripe = stripeActivities();
 
 export interface CloseBillingPeriodInput {
   subscriptionId: string;

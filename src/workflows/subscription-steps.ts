@@ -9,19 +9,17 @@ import {
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
-  proxyActivities,
   sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
 import { BillingPeriod, BillingState, SubscriptionId, TeamId } from '../shared/search-attributes.js';
 import { closeBillingPeriod } from './close-billing-period.js';
 import { iso, ms, wholeSecond } from './clock.js';
 import { workflowIds } from './ids.js';
-import { DB_ACTIVITY, STRIPE_ACTIVITY } from './options.js';
+import { dbActivities, stripeActivities } from './activity-proxies.js';
 import { nextPeriodEnd } from './periods.js';
 import type { StripeEventSummary } from './stripe-event.js';
 import type { WorkflowClock } from './workflow-clock.js';
@@ -57,8 +55,8 @@ import {
   type SubscriptionState,
 } from './subscription-state.js';
 
-const db = proxyActivities<Activities>(DB_ACTIVITY);
-const stripe = proxyActivities<Activities>(STRIPE_ACTIVITY);
+const db = dbActivities();
+const stripe = stripeActivities();
 
 /** One run of one subscription: its ids, its timing, and the state it carries across runs. */
 export interface SubscriptionRun {

@@ -5,7 +5,7 @@ import { checkoutUrlSchema as CheckoutUrl, getApp } from '../../platform/apps.js
 import { getTeam } from '../../platform/teams.js';
 import { AppError, validationError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
-import { createSubscription } from '../../subscriptions/store.js';
+import { createSubscription } from '../../subscriptions/subscription-store.js';
 import { checkoutThroughWorkflow } from '../../orchestration/subscriptions.js';
 import { requireApp } from '../auth/app-token.js';
 import { problemResponses, router, TeamIdParam } from '../openapi.js';

@@ -9,17 +9,17 @@ import type { SignalDefinition } from '@temporalio/common';
 import { idempotent } from '../../platform/idempotency.js';
 import { AppError, notFound, validationError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
-import { currentSubscription, type SubscriptionRow } from '../../subscriptions/store.js';
-import { appliedChangeProration, signalSubscription, type SubscriptionWorkflows } from '../../orchestration/subscriptions.js';
+import { currentSubscription, type SubscriptionRow } from '../../subscriptions/subscription-store.js';
+import { appliedChangeProration, changePlanThroughWorkflow, signalSubscription, type SubscriptionWorkflows } from '../../orchestration/subscriptions.js';
 import { INVOICE_ROUNDING_RULE } from '../../billing/period-lines.js';
 import { ComputedLine } from './invoices.js';
-import { workflowIds } from '../../workflows/ids.js';
-import { cancelSignal, changeAddOnsSignal, changePlanUpdate, changeSeatsSignal, type ProrationResult } from '../../workflows/subscription-messages.js';
+import { cancelSignal, changeAddOnsSignal, changeSeatsSignal, type ProrationResult } from '../../workflows/subscription-messages.js';
 import { requireApp } from '../auth/app-token.js';
 import { problemResponses, router, TeamIdParam } from '../openapi.js';
 import type { Context } from 'hono';
 import type { ApiEnv } from '../deps.js';
 import { idempotencyKey } from './checkout.js';
+import { workflowIds } from '../../workflows/ids.js';
 
 const SubscriptionSchema = z
   .object({
@@ -221,15 +221,12 @@ export const subscription = router()
       const { teamId } = c.req.valid('param');
       const { planCode } = c.req.valid('json');
       const key = idempotencyKey(c);
-      const { sql, temporal } = c.get('deps');
+      const { sql } = c.get('deps');
       const row = await liveSubscription(c, teamId);
       const plan = await getLatestPlanVersion(sql, planCode);
       if (plan.id === row.plan_version_id) throw new AppError('conflict', `The subscription is already on ${plan.id}`);
       const { response } = await idempotent<ProrationResult>(sql, `plan:${row.id}`, key, { planVersionId: plan.id }, () =>
-        temporal.workflow.getHandle(workflowIds.subscription(row.id)).executeUpdate(changePlanUpdate, {
-          args: [{ requestId: key, planVersionId: plan.id }],
-          updateId: `plan:${key}`,
-        }),
+        changePlanThroughWorkflow(workflows(c), row.id, { requestId: key, planVersionId: plan.id }),
       );
       // The update answered the sums; the recorded change gives the lines (the same computation).
       const proration = await appliedChangeProration(sql, row.id, key, 0);
