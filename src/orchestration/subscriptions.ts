@@ -7,7 +7,8 @@ import { getPlanVersion } from '../catalog/plan-versions.js';
 import { recordedChangeProration, type ChangeProration } from '../billing/change-proration.js';
 import { LIMITS } from '../shared/limits.js';
 import { teamTestClock } from '../test-clocks/team-time.js';
-import { getSubscription, initialWorkflowState, type SubscriptionRow } from '../subscriptions/subscription-store.js';
+import { getSubscription, type SubscriptionRow } from '../subscriptions/subscription-store.js';
+import { initialWorkflowState } from '../workflows/subscription-start.js';
 import { workflowIds } from '../workflows/ids.js';
 import { subscriptionLifecycle, type SubscriptionLifecycleInput } from '../workflows/subscription-lifecycle.js';
 import {
@@ -52,11 +53,24 @@ export interface SubscriptionWorkflows {
   timing: SubscriptionTiming;
 }
 
+function storedSubscription(row: SubscriptionRow) {
+  return {
+    status: row.status,
+    planVersionId: row.plan_version_id,
+    seats: row.seats,
+    addOns: row.add_ons,
+    periodStart: row.current_period_start?.toISOString() ?? null,
+    periodEnd: row.current_period_end?.toISOString() ?? null,
+    cancelAtPeriodEnd: row.cancel_at_period_end,
+    stripeSubscriptionId: row.stripe_subscription_id,
+  };
+}
+
 async function startArgs(sql: Queryable, row: SubscriptionRow, timing: SubscriptionTiming): Promise<SubscriptionLifecycleInput> {
   const plan = await getPlanVersion(sql, row.plan_version_id);
   // A team on a test clock: the workflow lives in the clock's time from its first task.
   const testClock = await teamTestClock(sql, row.team_id);
-  return { subscriptionId: row.id, teamId: row.team_id, timing, state: initialWorkflowState(row, plan.currency), ...(testClock ? { testClock } : {}) };
+  return { subscriptionId: row.id, teamId: row.team_id, timing, state: initialWorkflowState(storedSubscription(row), plan.currency), ...(testClock ? { testClock } : {}) };
 }
 
 function startOptions(w: SubscriptionWorkflows, row: SubscriptionRow) {

@@ -10,7 +10,6 @@ import { inTransaction } from '../shared/db.js';
 import { requestHash } from '../shared/crypto.js';
 import { AppError, idempotencyConflict, notFound } from '../shared/errors.js';
 import type { CollectionMethod, SubscriptionStatus } from '../workflows/subscription-messages.js';
-import type { SubscriptionState } from '../workflows/subscription-state.js';
 
 export interface SubscriptionRow {
   id: string;
@@ -170,29 +169,6 @@ export async function setDunningStatus(tx: Queryable, subscriptionId: string, st
   await tx`
     update subscriptions set status = ${status}, updated_at = now()
     where id = ${subscriptionId} and status in ('active', 'past_due', 'restricted')`;
-}
-
-/** The state a subscription workflow starts from, read from the row (first run, or a restart). */
-export function initialWorkflowState(row: SubscriptionRow, currency: string): SubscriptionState {
-  return {
-    status: row.status,
-    currency,
-    planVersionId: row.plan_version_id,
-    seats: row.seats,
-    addOns: row.add_ons,
-    periodStart: row.current_period_start?.toISOString() ?? null,
-    periodEnd: row.current_period_end?.toISOString() ?? null,
-    cancelAtPeriodEnd: row.cancel_at_period_end,
-    checkoutCompleted: row.status !== 'incomplete',
-    checkout: null,
-    stripeSubscriptionId: row.stripe_subscription_id,
-    stripeSubscription: null,
-    seen: [],
-    inbox: [],
-    closes: [],
-    pendingInvoiceEvents: [],
-    planChanges: [],
-  };
 }
 
 export type ChangeKind = 'activated' | 'seats' | 'add_ons' | 'plan' | 'cancel' | 'status' | 'period';

@@ -10,7 +10,7 @@ import { canonicalJson } from '../shared/crypto.js';
 import { Dec, ledgerScale, toMinor } from '../shared/money.js';
 import { COGS_CURRENCY } from './cogs-posting.js';
 import { eventType, meterQuantities } from './event-registry.js';
-import { isAdditive, METERS, type Aggregation, type MeterDefinition } from './meters.js';
+import { isAdditive, METERS, type Aggregation, type MeterDefinition } from '../pricing/meters.js';
 
 export interface RecountMismatch {
   source: 'counters' | 'rollups';

@@ -2,7 +2,7 @@
 import { validationError } from '../shared/errors.js';
 import { LIMITS } from '../shared/limits.js';
 import { Dec } from '../shared/money.js';
-import { METERS, isMeterCode } from './meters.js';
+import { METERS, isMeterCode } from '../pricing/meters.js';
 import { priceString, type UsageAtom } from './priced-usage.js';
 
 const DAY_MS = 86_400_000;
