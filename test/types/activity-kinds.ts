@@ -1,5 +1,5 @@
 /**
- * Type test (checked by `npm run typecheck`, never run): the DB proxy carries Postgres activities
+ * Type test (compiled by `npm run typecheck` and test/types/type-tests.test.ts, never run): the DB proxy carries Postgres activities
  * only, the Stripe proxy Stripe activities only. A Stripe call through the DB proxy would run with a
  * database's 10 s timeout and without the 24 h bound its idempotency key needs; it must not compile.
  */

@@ -22,7 +22,7 @@ export const CheckoutInput = z
   })
   .strict();
 
-const CheckoutResponse = z.object({
+export const CheckoutResponse = z.object({
   subscriptionId: z.string(),
   planVersionId: z.string(),
   status: z.string(),

@@ -21,7 +21,7 @@ import type { ApiEnv } from '../deps.js';
 import { idempotencyKey } from './checkout.js';
 import { workflowIds } from '../../workflows/ids.js';
 
-const SubscriptionSchema = z
+export const SubscriptionSchema = z
   .object({
     subscriptionId: z.string(),
     teamId: z.string(),
@@ -38,7 +38,7 @@ const SubscriptionSchema = z
   })
   .openapi('Subscription');
 
-const Proration = z
+export const Proration = z
   .object({
     effectiveAt: z.string().openapi({ description: 'The second the change took effect (Stripe prorates at whole seconds)' }),
     periodStart: z.string().nullable().openapi({ description: 'The period the change prorates; null on a replay after that period closed' }),
@@ -52,7 +52,7 @@ const Proration = z
   })
   .openapi('ChangeProration', { description: `The proration a change causes, computed by the code that closes the period. ${INVOICE_ROUNDING_RULE}` });
 
-const Accepted = z.object({
+export const Accepted = z.object({
   subscriptionId: z.string(),
   requestId: z.string(),
   status: z.enum(['accepted', 'applied', 'unchanged']).openapi({

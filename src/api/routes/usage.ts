@@ -27,7 +27,7 @@ const UsageEventDoc = z
 
 const UsageBatchDoc = z.object({ events: z.array(UsageEventDoc) }).openapi('UsageBatch');
 
-const UsageResult = z
+export const UsageResult = z
   .object({
     results: z.array(
       z.object({
@@ -64,7 +64,7 @@ const Instant = z
   .union([z.iso.date(), z.iso.datetime({ offset: true })])
   .openapi({ description: 'A UTC day (YYYY-MM-DD, meaning its midnight) or an ISO timestamp', example: '2026-11-01' });
 
-const UsageRowSchema = z
+export const UsageRowSchema = z
   .object({
     periodId: z.string(),
     periodStart: z.string(),
@@ -81,6 +81,8 @@ const UsageRowSchema = z
     note: z.enum(['no_plan', 'no_price']).optional().openapi({ description: 'Why the price is 0' }),
   })
   .openapi('UsageRow');
+
+export const TeamUsageSchema = z.object({ teamId: z.string(), from: z.string(), to: z.string(), granularity: z.enum(['period', 'day']), rows: z.array(UsageRowSchema) });
 
 usage.openapi(
   createRoute({
@@ -109,7 +111,7 @@ usage.openapi(
     responses: {
       200: {
         description: 'Usage rows',
-        content: { 'application/json': { schema: z.object({ teamId: z.string(), from: z.string(), to: z.string(), granularity: z.enum(['period', 'day']), rows: z.array(UsageRowSchema) }) } },
+        content: { 'application/json': { schema: TeamUsageSchema } },
       },
       ...problemResponses,
     },
