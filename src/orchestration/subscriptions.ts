@@ -2,7 +2,7 @@
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Queryable } from '../shared/db.js';
-import { SubscriptionId, TeamId } from '../shared/search-attributes.js';
+import { AppId, SubscriptionId, TeamId } from '../shared/search-attributes.js';
 import { getPlanVersion } from '../catalog/plan-versions.js';
 import { recordedChangeProration, type ChangeProration } from '../billing/change-proration.js';
 import { LIMITS } from '../shared/limits.js';
@@ -73,31 +73,34 @@ async function startArgs(sql: Queryable, row: SubscriptionRow, timing: Subscript
   return { subscriptionId: row.id, teamId: row.team_id, timing, state: initialWorkflowState(storedSubscription(row), plan.currency), ...(testClock ? { testClock } : {}) };
 }
 
-function startOptions(w: SubscriptionWorkflows, row: SubscriptionRow) {
+/** `appId`: the app whose request starts the workflow (a Checkout), searchable as AppId; absent when Stripe or an operator starts it. */
+function startOptions(w: SubscriptionWorkflows, row: SubscriptionRow, appId?: string) {
   return {
     taskQueue: w.taskQueue,
     workflowId: workflowIds.subscription(row.id),
     typedSearchAttributes: [
       { key: TeamId, value: row.team_id },
       { key: SubscriptionId, value: row.id },
+      ...(appId ? [{ key: AppId, value: appId }] : []),
     ],
   };
 }
 
-/** The subscription's workflow, started if need be, answers with its Checkout session. */
+/** The subscription's workflow, started if need be (tagged with the app asking), answers with its Checkout session. */
 export async function checkoutThroughWorkflow(
   w: SubscriptionWorkflows,
   sql: Queryable,
   row: SubscriptionRow,
-  request: { successUrl: string; cancelUrl: string },
+  request: { successUrl: string; cancelUrl: string; appId: string },
 ) {
+  const { appId, ...checkout } = request;
   const start = new WithStartWorkflowOperation(subscriptionLifecycle, {
-    ...startOptions(w, row),
+    ...startOptions(w, row, appId),
     args: [await startArgs(sql, row, w.timing)],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
   return w.client.workflow.executeUpdateWithStart(createCheckoutUpdate, {
-    args: [{ requestId: `checkout:${row.id}`, ...request }],
+    args: [{ requestId: `checkout:${row.id}`, ...checkout }],
     updateId: `checkout:${row.id}`,
     startWorkflowOperation: start,
   }) as Promise<CheckoutResult>;

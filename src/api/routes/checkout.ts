@@ -86,6 +86,7 @@ export const checkout = router().openapi(
         : await checkoutThroughWorkflow({ client: temporal, taskQueue, timing: subscriptionTiming }, sql, row, {
             successUrl: successUrl!,
             cancelUrl: cancelUrl!,
+            appId: c.get('principal').appId,
           });
     if (!created) c.header('Idempotency-Replayed', 'true');
     return c.json({ subscriptionId: row.id, planVersionId: row.plan_version_id, status: row.status, ...session }, created ? 201 : 200);

@@ -9,6 +9,7 @@ import { METERS } from '../../pricing/meters.js';
 import { usageAtoms } from '../../billing/priced-usage.js';
 import { checkRange, parseInstant, usageRows } from '../../billing/usage-views.js';
 import { requireApp } from '../auth/app-token.js';
+import { countUsageOutcomes } from '../metrics.js';
 import type { ApiEnv } from '../deps.js';
 import { IdSchema, problemResponses, router, TeamIdParam } from '../openapi.js';
 
@@ -150,6 +151,7 @@ usage.openapi(
     const { sql, directory } = c.get('deps');
     const principal = c.get('principal');
     const result = await ingestUsage(sql, directory, { appId: principal.appId, teamId: principal.teamId }, await jsonBody(c));
+    countUsageOutcomes(c.get('metrics').usageEvents, result);
     return c.json(result, 200);
   },
 );
