@@ -58,6 +58,20 @@ function businessFailure(err: unknown): AppError | undefined {
   return undefined;
 }
 
+/**
+ * Which dependency an error says is down, looking through its causes: the Temporal client wraps
+ * the gRPC status (UNAVAILABLE 14, DEADLINE_EXCEEDED 4) in a ServiceError, so the code sits a
+ * level or two below what the handler caught.
+ */
+function unavailableDependency(err: unknown): 'Postgres' | 'Temporal' | undefined {
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return 'Postgres';
+    if (typeof code === 'number' && (code === 14 || code === 4)) return 'Temporal';
+  }
+  return undefined;
+}
+
 /** Turns anything thrown by a handler into an AppError; unknown errors become internal_error. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
@@ -72,14 +86,8 @@ export function toAppError(err: unknown): AppError {
     if (err.status === 404) return new AppError('not_found');
     if (err.status === 401) return new AppError('token_missing', err.message);
   }
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
-    return new AppError('dependency_unavailable', 'Postgres is unavailable', { cause: err });
-  }
-  // gRPC UNAVAILABLE (14) / DEADLINE_EXCEEDED (4) from the Temporal client.
-  if (typeof code === 'number' && (code === 14 || code === 4)) {
-    return new AppError('dependency_unavailable', 'Temporal is unavailable', { cause: err });
-  }
+  const unavailable = unavailableDependency(err);
+  if (unavailable) return new AppError('dependency_unavailable', `${unavailable} is unavailable`, { cause: err });
   return new AppError('internal_error', 'Internal error', { cause: err });
 }
 

@@ -21,7 +21,12 @@ export class ApiCallError extends Error {
 }
 
 export function adminApi(env = cliEnvironment()): AdminApi {
-  const token = need(env.adminToken, 'ADMIN_TOKEN', env);
+  return adminApiAt({ apiUrl: env.apiUrl, adminToken: need(env.adminToken, 'ADMIN_TOKEN', env), temporalUiUrl: env.temporalUiUrl });
+}
+
+/** The api at a known address (the launcher, which has just started it). */
+export function adminApiAt(env: { apiUrl: string; adminToken: string; temporalUiUrl: string | null }): AdminApi {
+  const token = env.adminToken;
   return {
     baseUrl: env.apiUrl,
     temporalUiUrl: env.temporalUiUrl,

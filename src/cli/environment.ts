@@ -22,6 +22,8 @@ const schema = z.object({
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_\w+$/).optional(),
   STRIPE_API_URL: optionalUrl(/^https?$/),
   ADMIN_TOKEN: z.string().min(24).optional(),
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).optional(),
 });
 
 export interface CliEnvironment {
@@ -35,6 +37,11 @@ export interface CliEnvironment {
   /** stripe-mock's URL; null means Stripe itself. */
   stripeApiUrl: string | null;
   temporalUiUrl: string | null;
+  /** Where Temporal answers (the demo looks up the close's run there for its Web UI link). */
+  temporalAddress: string | null;
+  temporalNamespace: string;
+  /** The demo app's secret, as npm start created it: the demo reports usage as that app. */
+  demoAppSecret: string | null;
   /** The api's operator credential, for commands that go through the api (subscriptions, test clocks, demo). */
   adminToken: string | null;
   /** What `need` tells the operator to do when something is missing. */
@@ -57,6 +64,9 @@ export function cliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviron
     webhookSecret: e.STRIPE_WEBHOOK_SECRET ?? dev?.webhookSecret ?? null,
     stripeApiUrl: e.STRIPE_SECRET_KEY ? (e.STRIPE_API_URL ?? null) : (e.STRIPE_API_URL ?? at?.stripeApiUrl ?? null),
     temporalUiUrl: at?.temporalUiUrl ?? null,
+    temporalAddress: e.TEMPORAL_ADDRESS ?? at?.temporalAddress ?? null,
+    temporalNamespace: e.TEMPORAL_NAMESPACE ?? at?.temporalNamespace ?? 'default',
+    demoAppSecret: dev?.demoAppSecret ?? null,
     adminToken: e.ADMIN_TOKEN ?? dev?.adminToken ?? null,
     hint: at ? `from the environment, else from the npm start state in ${dir}` : `set it in the environment (see README), or run npm start (its state goes to ${dir})`,
   };

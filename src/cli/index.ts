@@ -12,6 +12,7 @@
  *   usage fold-cogs          post the queued COGS of ingested batches to the ledger now
  *   subscriptions create <teamId> <planCode> …   put a team on a plan without Checkout (through the api)
  *   test-clocks create|show|advance …            test clocks (through the api; an advance returns when settled)
+ *   demo                     usage of the demo team, its clock across the period end, the invoice (beside npm start)
  *
  * Beside `npm start` the commands need no environment: they find its database and secrets in the
  * data folder (src/cli/environment.ts); variables such as DATABASE_URL override that.
@@ -26,6 +27,7 @@ import { ConfigError } from '../shared/config.js';
 import { usageCommand } from './usage.js';
 import { subscriptionsCommand } from './subscriptions.js';
 import { testClocksCommand } from './test-clocks.js';
+import { demoCommand } from './demo.js';
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   setup: setupCommand,
@@ -37,6 +39,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   usage: usageCommand,
   subscriptions: subscriptionsCommand,
   'test-clocks': testClocksCommand,
+  demo: demoCommand,
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -1,7 +1,8 @@
 /**
- * The demo data of `npm start`: the demo catalog (catalog/plans.yaml), one app (its secret printed so
- * you can call the API right away, with Checkout return URLs so a checkout request needs none) and one
- * team connected to it. Idempotent: a second start finds them and changes nothing.
+ * The demo data of `npm start` that needs no workflow: the demo catalog (catalog/plans.yaml) and one
+ * app (its secret printed so you can call the API right away, with Checkout return URLs so a checkout
+ * request needs none). The demo team comes later, through the running api (demo-team.ts), because
+ * putting it on a plan runs the subscription workflow. Idempotent: a second start changes nothing.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,6 @@ import type { Sql } from '../shared/db.js';
 import { PROJECT_ROOT } from '../shared/paths.js';
 import { applyCatalog, parseCatalogFile } from '../catalog/catalog-file.js';
 import { registerApp, setCheckoutDefaults } from '../platform/apps.js';
-import { createTeam } from '../platform/teams.js';
 
 export const DEMO_APP_ID = 'app_demo';
 export const DEMO_TEAM_ID = 'team_demo';
@@ -30,11 +30,6 @@ export async function seedDemo(sql: Sql, secretsKey: Buffer): Promise<{ appSecre
     sql,
     DEMO_APP_ID,
     { checkoutSuccessUrl: app.checkoutSuccessUrl ?? DEMO_CHECKOUT_URLS.checkoutSuccessUrl, checkoutCancelUrl: app.checkoutCancelUrl ?? DEMO_CHECKOUT_URLS.checkoutCancelUrl },
-    'seed',
-  );
-  await createTeam(
-    sql,
-    { teamId: DEMO_TEAM_ID, name: 'Demo team', kind: 'shared', currency: 'USD', appIds: [DEMO_APP_ID] },
     'seed',
   );
   return { appSecret: app.secret, plans: outcomes.map((o) => o.versionId) };
