@@ -4,13 +4,20 @@
  * each request says is read from our records by src/billing/stripe-requests.ts.
  */
 import type { PushLine } from '../billing/rate-period.js';
-import { checkoutSessionParams, customerParams, finalInvoiceParams, priceParams, subscriptionRequest } from '../billing/stripe-requests.js';
+import {
+  checkoutSessionParams,
+  customerParams,
+  finalInvoiceParams,
+  priceParams,
+  subscriptionRequest,
+  type CheckoutSessionRequest,
+  type StripeSubscriptionRequest,
+} from '../billing/stripe-requests.js';
 import { summarizeSubscription } from '../billing/stripe-summaries.js';
 import { startedSubscription } from '../billing/stripe-subscription-start.js';
 import { AppError } from '../shared/errors.js';
 import type { ComponentKey } from '../subscriptions/components.js';
 import type { StripeItemChange } from '../subscriptions/lifecycle.js';
-import type { CollectionMethod } from '../workflows/subscription-messages.js';
 import type { StripeSubscriptionSummary } from '../workflows/stripe-event.js';
 import type { StripeActivityDeps } from './deps.js';
 import { activity } from './failures.js';
@@ -34,40 +41,16 @@ export function createStripeBillingActivities({ sql, stripe }: StripeActivityDep
     ),
 
     createCheckoutSession: activity(
-      async (input: {
-        subscriptionId: string;
-        teamId: string;
-        stripeCustomerId: string;
-        prices: Record<string, string>;
-        seats: number;
-        successUrl: string;
-        cancelUrl: string;
-        idempotencyKey: string;
-      }): Promise<{ checkoutSessionId: string; checkoutUrl: string }> => {
+      async (input: CheckoutSessionRequest & { idempotencyKey: string }): Promise<{ checkoutSessionId: string; checkoutUrl: string }> => {
         const session = await stripe.checkout.sessions.create(await checkoutSessionParams(sql, input), { idempotencyKey: input.idempotencyKey });
         if (!session.url) throw new AppError('stripe_request_invalid', `Checkout session ${session.id} has no URL`);
         return { checkoutSessionId: session.id, checkoutUrl: session.url };
       },
     ),
 
-    /**
-     * The Stripe subscription of an operator's start: by invoice with net terms (send_invoice), or
-     * charged to the customer's saved default payment method, refused by Stripe when that fails
-     * (error_if_incomplete) rather than left incomplete.
-     */
+    /** The Stripe subscription of an operator's start (see subscriptionRequest), its items found in Stripe's answer. */
     createStripeSubscription: activity(
-      async (input: {
-        subscriptionId: string;
-        teamId: string;
-        stripeCustomerId: string;
-        prices: Record<string, string>;
-        seats: number;
-        addOns: string[];
-        collection: CollectionMethod;
-        daysUntilDue: number | null;
-        startsAt: string;
-        idempotencyKey: string;
-      }): Promise<StripeSubscriptionSummary> => {
+      async (input: StripeSubscriptionRequest & { startsAt: string; idempotencyKey: string }): Promise<StripeSubscriptionSummary> => {
         const { params, requested, interval } = await subscriptionRequest(sql, input);
         const created = await stripe.subscriptions.create(params, { idempotencyKey: input.idempotencyKey });
         return startedSubscription(summarizeSubscription(created), requested, input.startsAt, interval);

@@ -9,7 +9,7 @@ import { notFound } from '../shared/errors.js';
 import { LIMITS } from '../shared/limits.js';
 import { formatMinor, LEDGER_SCALE, STRIPE_SCALE } from '../shared/money.js';
 import { loadInvoice, teamInvoiceRows, type InvoiceRow, type InvoiceStatus, type LineRow } from './invoice-store.js';
-import type { InvoiceLineDraft } from './period-lines.js';
+import type { Invoice as SdkInvoice, InvoiceLine as SdkInvoiceLine } from '../../sdk/src/types.js';
 
 export type { InvoiceStatus } from './invoice-store.js';
 
@@ -18,45 +18,16 @@ export function invoiceIdFor(subscriptionId: string, periodStart: string): strin
   return `inv_${createHash('sha256').update(`${subscriptionId}|${new Date(periodStart).toISOString()}`).digest('hex').slice(0, 24)}`;
 }
 
-export interface InvoiceView {
-  invoiceId: string;
-  teamId: string;
-  subscriptionId: string;
-  periodStart: string;
-  periodEnd: string;
-  currency: string;
+/**
+ * An invoice and its lines as the api shows them. The SDK's types are the one definition of these
+ * wire shapes (test/types/sdk-contract.ts holds the api's schemas to them); the server's view only
+ * narrows the status to its vocabulary.
+ */
+export interface InvoiceView extends Omit<SdkInvoice, 'status'> {
   status: InvoiceStatus;
-  /** Decimal strings in major units: the exact total (ledger scale) and what Stripe charges. */
-  total: string;
-  totalCharged: string;
-  stripeInvoiceId: string | null;
-  ledgerTransactionId: string | null;
-  createdAt: string;
-  paidAt: string | null;
-  lines?: InvoiceLineView[];
 }
 
-export interface InvoiceLineView {
-  lineNo: number;
-  kind: InvoiceLineDraft['kind'];
-  description: string;
-  planVersionId: string;
-  priceKey: string | null;
-  meter: string | null;
-  /** The dimension sets (e.g. provider and model) whose usage a usage line rates; null for fixed fees. */
-  dimensions: Record<string, string>[] | null;
-  quantity: string;
-  amountExact: string;
-  /** At ledger scale (USD: 6 decimals), half-even. */
-  amount: string;
-  /** Rounded to cents, half-up: what the line costs on the Stripe invoice. */
-  amountCharged: string;
-  coversStart: string;
-  coversEnd: string;
-  provenance: Record<string, unknown>;
-  stripeInvoiceItemId: string | null;
-  ledgerTransactionId: string | null;
-}
+export type InvoiceLineView = SdkInvoiceLine;
 
 export function invoiceView(row: InvoiceRow, lines?: LineRow[]): InvoiceView {
   const ls = LEDGER_SCALE[row.currency]!;

@@ -16,6 +16,26 @@ import { loadInvoice } from './invoice-store.js';
 import { stripePriceParams } from './stripe-prices.js';
 import type { RequestedItem } from './stripe-subscription-start.js';
 
+/** What every request about a subscription's items names: whose, at which customer, with which prices and seats. */
+interface SubscriptionItemsRequest {
+  subscriptionId: string;
+  teamId: string;
+  stripeCustomerId: string;
+  prices: Record<string, string>;
+  seats: number;
+}
+
+export interface CheckoutSessionRequest extends SubscriptionItemsRequest {
+  successUrl: string;
+  cancelUrl: string;
+}
+
+export interface StripeSubscriptionRequest extends SubscriptionItemsRequest {
+  addOns: string[];
+  collection: CollectionMethod;
+  daysUntilDue: number | null;
+}
+
 export async function customerParams(sql: Queryable, teamId: string): Promise<Stripe.CustomerCreateParams> {
   const team = await getTeam(sql, teamId);
   return { name: team.name, metadata: { team_id: teamId, external_ref: team.externalRef ?? '' } };
@@ -25,10 +45,7 @@ export async function priceParams(sql: Queryable, planVersionId: string, compone
   return stripePriceParams(await getPlanVersion(sql, planVersionId), component);
 }
 
-export async function checkoutSessionParams(
-  sql: Queryable,
-  input: { subscriptionId: string; teamId: string; stripeCustomerId: string; prices: Record<string, string>; seats: number; successUrl: string; cancelUrl: string },
-): Promise<Stripe.Checkout.SessionCreateParams> {
+export async function checkoutSessionParams(sql: Queryable, input: CheckoutSessionRequest): Promise<Stripe.Checkout.SessionCreateParams> {
   const sub = await getSubscription(sql, input.subscriptionId);
   const plan = await getPlanVersion(sql, sub.plan_version_id);
   const lineItems = fixedComponents(plan, input.seats, sub.add_ons).map((c) => ({ price: input.prices[c.key]!, quantity: c.stripeQuantity }));
@@ -52,16 +69,7 @@ export async function checkoutSessionParams(
  */
 export async function subscriptionRequest(
   sql: Queryable,
-  input: {
-    subscriptionId: string;
-    teamId: string;
-    stripeCustomerId: string;
-    prices: Record<string, string>;
-    seats: number;
-    addOns: string[];
-    collection: CollectionMethod;
-    daysUntilDue: number | null;
-  },
+  input: StripeSubscriptionRequest,
 ): Promise<{ params: Stripe.SubscriptionCreateParams; requested: RequestedItem[]; interval: Interval }> {
   const sub = await getSubscription(sql, input.subscriptionId);
   const plan = await getPlanVersion(sql, sub.plan_version_id);

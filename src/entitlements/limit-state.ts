@@ -2,18 +2,11 @@
 import type { PlanLimit } from '../catalog/schema.js';
 import { filterMatches } from '../pricing/dimensions.js';
 import { Dec } from '../shared/money.js';
+import type { LimitState as SdkLimitState } from '../../sdk/src/types.js';
 
-export interface LimitState {
-  meter: string | null;
-  value: string | null;
+/** The SDK's LimitState (the one definition of the wire shape), its window narrowed to the catalog's. */
+export interface LimitState extends Omit<SdkLimitState, 'window'> {
   window: PlanLimit['window'];
-  enforcement: PlanLimit['enforcement'];
-  /** Usage of the current billing period against a metered limit; null when not metered here. */
-  used: string | null;
-  remaining: string | null;
-  /** Alert thresholds (percent) the usage has reached. */
-  thresholdsReached: string[];
-  exceeded: boolean;
 }
 
 /**

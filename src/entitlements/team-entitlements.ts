@@ -9,19 +9,13 @@ import type { Queryable } from '../shared/db.js';
 import { periodAt, periodCounters } from '../usage/billing-periods.js';
 import { currentSubscription } from '../subscriptions/subscription-store.js';
 import { limitState, type LimitState } from './limit-state.js';
+import type { Entitlements as SdkEntitlements } from '../../sdk/src/types.js';
 
 export type { LimitState } from './limit-state.js';
 
-export interface TeamEntitlements {
-  teamId: string;
-  planVersionId: string | null;
-  subscriptionStatus: string | null;
-  restricted: boolean;
-  features: Record<string, boolean>;
+/** The SDK's Entitlements (the one definition of the wire shape), with the server's narrower limit states. */
+export interface TeamEntitlements extends Omit<SdkEntitlements, 'limits'> {
   limits: Record<string, LimitState>;
-  periodStart: string | null;
-  periodEnd: string | null;
-  computedAt: string;
 }
 
 export async function teamEntitlements(sql: Queryable, teamId: string, now = new Date()): Promise<TeamEntitlements> {

@@ -7,7 +7,7 @@ import { getPlanVersion } from '../catalog/plan-versions.js';
 import { recordedChangeProration, type ChangeProration } from '../billing/change-proration.js';
 import { LIMITS } from '../shared/limits.js';
 import { teamTestClock } from '../test-clocks/team-time.js';
-import { getSubscription, type SubscriptionRow } from '../subscriptions/subscription-store.js';
+import { getSubscription, subscriptionFacts, type SubscriptionRow } from '../subscriptions/subscription-store.js';
 import { initialWorkflowState } from '../workflows/subscription-start.js';
 import { workflowIds } from '../workflows/ids.js';
 import { subscriptionLifecycle, type SubscriptionLifecycleInput } from '../workflows/subscription-lifecycle.js';
@@ -53,24 +53,11 @@ export interface SubscriptionWorkflows {
   timing: SubscriptionTiming;
 }
 
-function storedSubscription(row: SubscriptionRow) {
-  return {
-    status: row.status,
-    planVersionId: row.plan_version_id,
-    seats: row.seats,
-    addOns: row.add_ons,
-    periodStart: row.current_period_start?.toISOString() ?? null,
-    periodEnd: row.current_period_end?.toISOString() ?? null,
-    cancelAtPeriodEnd: row.cancel_at_period_end,
-    stripeSubscriptionId: row.stripe_subscription_id,
-  };
-}
-
 async function startArgs(sql: Queryable, row: SubscriptionRow, timing: SubscriptionTiming): Promise<SubscriptionLifecycleInput> {
   const plan = await getPlanVersion(sql, row.plan_version_id);
   // A team on a test clock: the workflow lives in the clock's time from its first task.
   const testClock = await teamTestClock(sql, row.team_id);
-  return { subscriptionId: row.id, teamId: row.team_id, timing, state: initialWorkflowState(storedSubscription(row), plan.currency), ...(testClock ? { testClock } : {}) };
+  return { subscriptionId: row.id, teamId: row.team_id, timing, state: initialWorkflowState(subscriptionFacts(row), plan.currency), ...(testClock ? { testClock } : {}) };
 }
 
 /** `appId`: the app whose request starts the workflow (a Checkout), searchable as AppId; absent when Stripe or an operator starts it. */
@@ -86,6 +73,15 @@ function startOptions(w: SubscriptionWorkflows, row: SubscriptionRow, appId?: st
   };
 }
 
+/** Starts the subscription's workflow with an update, unless it runs already (then the update goes to it). */
+async function startOperation(w: SubscriptionWorkflows, sql: Queryable, row: SubscriptionRow, appId?: string) {
+  return new WithStartWorkflowOperation(subscriptionLifecycle, {
+    ...startOptions(w, row, appId),
+    args: [await startArgs(sql, row, w.timing)],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
+
 /** The subscription's workflow, started if need be (tagged with the app asking), answers with its Checkout session. */
 export async function checkoutThroughWorkflow(
   w: SubscriptionWorkflows,
@@ -94,15 +90,10 @@ export async function checkoutThroughWorkflow(
   request: { successUrl: string; cancelUrl: string; appId: string },
 ) {
   const { appId, ...checkout } = request;
-  const start = new WithStartWorkflowOperation(subscriptionLifecycle, {
-    ...startOptions(w, row, appId),
-    args: [await startArgs(sql, row, w.timing)],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
   return w.client.workflow.executeUpdateWithStart(createCheckoutUpdate, {
     args: [{ requestId: `checkout:${row.id}`, ...checkout }],
     updateId: `checkout:${row.id}`,
-    startWorkflowOperation: start,
+    startWorkflowOperation: await startOperation(w, sql, row, appId),
   }) as Promise<CheckoutResult>;
 }
 
@@ -116,15 +107,10 @@ export async function startThroughWorkflow(
   row: SubscriptionRow,
   request: Omit<StartSubscriptionRequest, 'requestId'>,
 ): Promise<StartSubscriptionResult> {
-  const start = new WithStartWorkflowOperation(subscriptionLifecycle, {
-    ...startOptions(w, row),
-    args: [await startArgs(sql, row, w.timing)],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
   return w.client.workflow.executeUpdateWithStart(startSubscriptionUpdate, {
     args: [{ requestId: `start:${row.id}`, ...request }],
     updateId: `start:${row.id}`,
-    startWorkflowOperation: start,
+    startWorkflowOperation: await startOperation(w, sql, row),
   }) as Promise<StartSubscriptionResult>;
 }
 

@@ -44,6 +44,20 @@ export interface NewSubscription {
   operator?: { collection: CollectionMethod; daysUntilDue: number | null; startsAt: string | null };
 }
 
+/** A subscription as the api shows it and as its workflow starts from it: names and instants of the wire. */
+export function subscriptionFacts(row: SubscriptionRow) {
+  return {
+    status: row.status,
+    planVersionId: row.plan_version_id,
+    seats: row.seats,
+    addOns: row.add_ons,
+    currentPeriodStart: row.current_period_start?.toISOString() ?? null,
+    currentPeriodEnd: row.current_period_end?.toISOString() ?? null,
+    cancelAtPeriodEnd: row.cancel_at_period_end,
+    stripeSubscriptionId: row.stripe_subscription_id,
+  };
+}
+
 export function newSubscriptionId(): string {
   return `sub_${randomBytes(12).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')}`;
 }

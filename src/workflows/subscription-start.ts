@@ -3,20 +3,13 @@
  * (first run, or a restart from the row). Part of the workflow's public surface, like its messages:
  * orchestration builds the start input with it and never touches the state's insides.
  */
-import type { SubscriptionStatus } from './subscription-messages.js';
 import type { SubscriptionState } from './subscription-state.js';
 
-/** What the workflow needs of the stored subscription. */
-export interface StoredSubscription {
-  status: SubscriptionStatus;
-  planVersionId: string;
-  seats: number;
-  addOns: string[];
-  periodStart: string | null;
-  periodEnd: string | null;
-  cancelAtPeriodEnd: boolean;
-  stripeSubscriptionId: string | null;
-}
+/** What the workflow needs of the stored subscription (its current period under the api's names). */
+export type StoredSubscription = Pick<SubscriptionState, 'status' | 'planVersionId' | 'seats' | 'addOns' | 'cancelAtPeriodEnd' | 'stripeSubscriptionId'> & {
+  currentPeriodStart: string | null;
+  currentPeriodEnd: string | null;
+};
 
 export function initialWorkflowState(stored: StoredSubscription, currency: string): SubscriptionState {
   return {
@@ -25,8 +18,8 @@ export function initialWorkflowState(stored: StoredSubscription, currency: strin
     planVersionId: stored.planVersionId,
     seats: stored.seats,
     addOns: stored.addOns,
-    periodStart: stored.periodStart,
-    periodEnd: stored.periodEnd,
+    periodStart: stored.currentPeriodStart,
+    periodEnd: stored.currentPeriodEnd,
     cancelAtPeriodEnd: stored.cancelAtPeriodEnd,
     checkoutCompleted: stored.status !== 'incomplete',
     checkout: null,

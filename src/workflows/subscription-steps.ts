@@ -73,16 +73,10 @@ function apply(run: SubscriptionRun, patch: StatePatch): void {
 }
 
 export async function createCheckout(run: SubscriptionRun, request: CheckoutRequest): Promise<CheckoutResult> {
-  const { subscriptionId, teamId, s } = run;
+  const { subscriptionId, s } = run;
   if (s.checkout) return s.checkout;
-  const stripeCustomerId = await ensureStripeCustomer(teamId);
-  const prices = await ensurePrices(s.planVersionId, s.addOns);
   const session = await stripe.createCheckoutSession({
-    subscriptionId,
-    teamId,
-    stripeCustomerId,
-    prices,
-    seats: s.seats,
+    ...(await itemsRequest(run)),
     successUrl: request.successUrl,
     cancelUrl: request.cancelUrl,
     idempotencyKey: `checkout:${subscriptionId}`,
@@ -98,18 +92,12 @@ export async function createCheckout(run: SubscriptionRun, request: CheckoutRequ
  * same step as a completed Checkout.
  */
 export async function startWithoutCheckout(run: SubscriptionRun): Promise<StartSubscriptionResult> {
-  const { subscriptionId, teamId, s } = run;
+  const { subscriptionId, s } = run;
   const start = s.start;
   if (!start) throw ApplicationFailure.nonRetryable('No start was requested', 'conflict');
   if (!s.checkoutCompleted) {
-    const stripeCustomerId = await ensureStripeCustomer(teamId);
-    const prices = await ensurePrices(s.planVersionId, s.addOns);
     const created = await stripe.createStripeSubscription({
-      subscriptionId,
-      teamId,
-      stripeCustomerId,
-      prices,
-      seats: s.seats,
+      ...(await itemsRequest(run)),
       addOns: s.addOns,
       collection: start.collection,
       daysUntilDue: start.daysUntilDue,
@@ -120,6 +108,14 @@ export async function startWithoutCheckout(run: SubscriptionRun): Promise<StartS
   }
   if (awaitsActivation(s)) await activate(run);
   return startResult(s);
+}
+
+/** What a Stripe request about the subscription's items names: the team's customer and the components' prices, each created once. */
+async function itemsRequest(run: SubscriptionRun) {
+  const { subscriptionId, teamId, s } = run;
+  const stripeCustomerId = await ensureStripeCustomer(teamId);
+  const prices = await ensurePrices(s.planVersionId, s.addOns);
+  return { subscriptionId, teamId, stripeCustomerId, prices, seats: s.seats };
 }
 
 async function ensureStripeCustomer(teamId: string): Promise<string> {

@@ -9,7 +9,7 @@ import type { SignalDefinition } from '@temporalio/common';
 import { idempotent } from '../../platform/idempotency.js';
 import { AppError, notFound, validationError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
-import { currentSubscription, type SubscriptionRow } from '../../subscriptions/subscription-store.js';
+import { currentSubscription, subscriptionFacts, type SubscriptionRow } from '../../subscriptions/subscription-store.js';
 import { appliedChangeProration, changePlanThroughWorkflow, signalSubscription, type SubscriptionWorkflows } from '../../orchestration/subscriptions.js';
 import { INVOICE_ROUNDING_RULE } from '../../billing/period-lines.js';
 import { ComputedLine } from './invoices.js';
@@ -62,20 +62,7 @@ export const Accepted = z.object({
 });
 
 function view(row: SubscriptionRow) {
-  return {
-    subscriptionId: row.id,
-    teamId: row.team_id,
-    status: row.status,
-    planVersionId: row.plan_version_id,
-    seats: row.seats,
-    addOns: row.add_ons,
-    currentPeriodStart: row.current_period_start?.toISOString() ?? null,
-    currentPeriodEnd: row.current_period_end?.toISOString() ?? null,
-    cancelAtPeriodEnd: row.cancel_at_period_end,
-    stripeSubscriptionId: row.stripe_subscription_id,
-    workflowId: workflowIds.subscription(row.id),
-    createdAt: row.created_at.toISOString(),
-  };
+  return { subscriptionId: row.id, teamId: row.team_id, ...subscriptionFacts(row), workflowId: workflowIds.subscription(row.id), createdAt: row.created_at.toISOString() };
 }
 
 async function liveSubscription(c: Context<ApiEnv>, teamId: string): Promise<SubscriptionRow> {
