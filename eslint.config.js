@@ -2,6 +2,7 @@
 // never ran), and Node or I/O modules inside workflow code (non-determinism).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import boundaries from './eslint.boundaries.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.data/**', 'sdk/dist/**', 'bench/results/**', 'coverage/**'] },
@@ -23,24 +24,16 @@ export default tseslint.config(
     linterOptions: { reportUnusedDisableDirectives: 'error' },
   },
   {
-    // Workflow code runs in Temporal's deterministic sandbox: no I/O, no Node built-ins, no clients.
+    // Workflow code runs in Temporal's deterministic sandbox (its imports: eslint.boundaries.js).
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'], message: 'Workflow code must be deterministic: no Node modules.' },
-            { group: ['postgres', 'pino', 'stripe', 'jose', 'hono', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows decide; activities act. Use an activity.' },
-            { group: ['**/shared/db.js', '**/shared/logger.js', '**/shared/stripe.js', '**/shared/config.js'], message: 'Workflows decide; activities act. Use an activity.' },
-          ],
-        },
-      ],
       // Clock reads go through src/workflows/clock.ts, the one place that says why they are safe.
       'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Use nowMs() from ./clock.js.' }],
       'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Use nowMs() from ./clock.js.' }],
     },
   },
+  // Which folder may import which (and workflow determinism): one place, also run by npm test.
+  ...boundaries,
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,

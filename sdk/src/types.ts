@@ -1,4 +1,4 @@
-/** Shapes the service returns. Kept in step with the API's schemas by a type test in the service repo. */
+/** Shapes the service returns. Kept in step with the api's zod schemas by test/types/sdk-contract.ts (run by npm test). */
 
 export interface Team {
   teamId: string;

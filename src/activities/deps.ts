@@ -2,7 +2,15 @@
 import type { Sql } from '../shared/db.js';
 import type { Stripe } from '../shared/stripe.js';
 
-export interface ActivityDeps {
+/** Postgres activities: one transaction each. */
+export interface DbActivityDeps {
+  sql: Sql;
+}
+
+/** Stripe activities: one Stripe call each (reading what the request needs from Postgres first). */
+export interface StripeActivityDeps {
   sql: Sql;
   stripe: Stripe;
 }
+
+export type ActivityDeps = DbActivityDeps & StripeActivityDeps;

@@ -1,109 +1,59 @@
 /**
  * Activities that call Stripe: one call each, always with the idempotency key the workflow derived
- * from business keys, so a retry after a crash repeats the same request rather than a new one.
+ * from business keys, so a retry after a crash repeats the same request rather than a new one. What
+ * each request says is read from our records by src/billing/stripe-requests.ts.
  */
-import { getPlanVersion } from '../catalog/plan-versions.js';
-import { AppError } from '../shared/errors.js';
-import { fixedComponents, type ComponentKey } from '../subscriptions/components.js';
-import { getSubscription } from '../subscriptions/store.js';
-import { loadInvoice } from '../billing/invoices.js';
 import type { PushLine } from '../billing/rate-period.js';
+import {
+  checkoutSessionParams,
+  customerParams,
+  finalInvoiceParams,
+  priceParams,
+  subscriptionRequest,
+  type CheckoutSessionRequest,
+  type StripeSubscriptionRequest,
+} from '../billing/stripe-requests.js';
 import { summarizeSubscription } from '../billing/stripe-summaries.js';
-import { stripePriceParams } from '../billing/stripe-prices.js';
 import { startedSubscription } from '../billing/stripe-subscription-start.js';
-import type { CollectionMethod } from '../workflows/subscription-messages.js';
+import { AppError } from '../shared/errors.js';
+import type { ComponentKey } from '../subscriptions/components.js';
+import type { StripeItemChange } from '../subscriptions/lifecycle.js';
 import type { StripeSubscriptionSummary } from '../workflows/stripe-event.js';
-import type { ActivityDeps } from './deps.js';
+import type { StripeActivityDeps } from './deps.js';
 import { activity } from './failures.js';
 
-export interface StripeItemChange {
-  id?: string;
-  price?: string;
-  quantity?: number;
-  deleted?: boolean;
-}
+export type { StripeItemChange } from '../subscriptions/lifecycle.js';
 
-export function createStripeBillingActivities({ sql, stripe }: ActivityDeps) {
+export function createStripeBillingActivities({ sql, stripe }: StripeActivityDeps) {
   return {
+    /** The team's Stripe customer; the key derived from the team makes a retry return the same one. */
+    createStripeCustomer: activity(async (input: { teamId: string; idempotencyKey: string }): Promise<{ id: string }> => {
+      const customer = await stripe.customers.create(await customerParams(sql, input.teamId), { idempotencyKey: input.idempotencyKey });
+      return { id: customer.id };
+    }),
+
     /** One Stripe price (with its product, inline) for one component of a plan version. */
     createStripePrice: activity(
       async (input: { planVersionId: string; component: ComponentKey; idempotencyKey: string }): Promise<{ priceId: string; productId: string }> => {
-        const params = stripePriceParams(await getPlanVersion(sql, input.planVersionId), input.component);
-        const price = await stripe.prices.create(params, { idempotencyKey: input.idempotencyKey });
+        const price = await stripe.prices.create(await priceParams(sql, input.planVersionId, input.component), { idempotencyKey: input.idempotencyKey });
         return { priceId: price.id, productId: typeof price.product === 'string' ? price.product : price.product.id };
       },
     ),
 
     createCheckoutSession: activity(
-      async (input: {
-        subscriptionId: string;
-        teamId: string;
-        stripeCustomerId: string;
-        prices: Record<string, string>;
-        seats: number;
-        successUrl: string;
-        cancelUrl: string;
-        idempotencyKey: string;
-      }): Promise<{ checkoutSessionId: string; checkoutUrl: string }> => {
-        const sub = await getSubscription(sql, input.subscriptionId);
-        const plan = await getPlanVersion(sql, sub.plan_version_id);
-        const lineItems = fixedComponents(plan, input.seats, sub.add_ons).map((c) => ({ price: input.prices[c.key]!, quantity: c.stripeQuantity }));
-        const metadata = { subscription_id: input.subscriptionId, team_id: input.teamId, plan_version_id: plan.id };
-        const session = await stripe.checkout.sessions.create(
-          {
-            mode: 'subscription',
-            customer: input.stripeCustomerId,
-            client_reference_id: input.subscriptionId,
-            line_items: lineItems,
-            success_url: input.successUrl,
-            cancel_url: input.cancelUrl,
-            metadata,
-            subscription_data: { metadata },
-          },
-          { idempotencyKey: input.idempotencyKey },
-        );
+      async (input: CheckoutSessionRequest & { idempotencyKey: string }): Promise<{ checkoutSessionId: string; checkoutUrl: string }> => {
+        const session = await stripe.checkout.sessions.create(await checkoutSessionParams(sql, input), { idempotencyKey: input.idempotencyKey });
         if (!session.url) throw new AppError('stripe_request_invalid', `Checkout session ${session.id} has no URL`);
         return { checkoutSessionId: session.id, checkoutUrl: session.url };
       },
     ),
 
-    /**
-     * The Stripe subscription of an operator's start: by invoice with net terms (send_invoice), or
-     * charged to the customer's saved default payment method, refused by Stripe when that fails
-     * (error_if_incomplete) rather than left incomplete.
-     */
+    /** The Stripe subscription of an operator's start (see subscriptionRequest), its items found in Stripe's answer. */
     createStripeSubscription: activity(
-      async (input: {
-        subscriptionId: string;
-        teamId: string;
-        stripeCustomerId: string;
-        prices: Record<string, string>;
-        seats: number;
-        addOns: string[];
-        collection: CollectionMethod;
-        daysUntilDue: number | null;
-        startsAt: string;
-        idempotencyKey: string;
-      }): Promise<StripeSubscriptionSummary> => {
-        const sub = await getSubscription(sql, input.subscriptionId);
-        const plan = await getPlanVersion(sql, sub.plan_version_id);
-        const requested = fixedComponents(plan, input.seats, input.addOns).map((c) => {
-          const priceId = input.prices[c.key];
-          if (!priceId) throw new AppError('conflict', `No Stripe price for component ${c.key} of plan version ${plan.id}`);
-          return { component: c.key, priceId, quantity: c.stripeQuantity };
-        });
-        const metadata = { subscription_id: input.subscriptionId, team_id: input.teamId, plan_version_id: plan.id };
-        const created = await stripe.subscriptions.create(
-          {
-            customer: input.stripeCustomerId,
-            items: requested.map((r) => ({ price: r.priceId, quantity: r.quantity })),
-            collection_method: input.collection,
-            ...(input.collection === 'send_invoice' ? { days_until_due: input.daysUntilDue ?? 0 } : { payment_behavior: 'error_if_incomplete' as const }),
-            metadata,
-          },
-          { idempotencyKey: input.idempotencyKey },
-        );
-        return startedSubscription(summarizeSubscription(created), requested, input.startsAt, plan.interval);
+      async (input: StripeSubscriptionRequest & { startsAt: string; idempotencyKey: string }): Promise<StripeSubscriptionSummary> => {
+        const { params, requested, interval } = await subscriptionRequest(sql, input);
+        const created = await stripe.subscriptions.create(params, { idempotencyKey: input.idempotencyKey });
+        return startedSubscription(summarizeSubscription(created), requested, input.startsAt, interval);
       },
     ),
 
@@ -137,21 +87,7 @@ export function createStripeBillingActivities({ sql, stripe }: ActivityDeps) {
 
     /** The final invoice of a subscription: ours, sweeping in Stripe's pending prorations. */
     createStripeInvoice: activity(async (input: { invoiceId: string; idempotencyKey: string }): Promise<string> => {
-      const { row } = await loadInvoice(sql, input.invoiceId);
-      const [customer] = await sql<{ stripe_customer_id: string }[]>`select stripe_customer_id from billing_customers where team_id = ${row.team_id}`;
-      const sub = await getSubscription(sql, row.subscription_id);
-      const created = await stripe.invoices.create(
-        {
-          customer: customer!.stripe_customer_id,
-          // Collected as the subscription is: by invoice with its net terms, or charged automatically.
-          collection_method: sub.collection_method,
-          ...(sub.collection_method === 'send_invoice' ? { days_until_due: sub.days_until_due ?? 0 } : {}),
-          auto_advance: false,
-          pending_invoice_items_behavior: 'include',
-          metadata: { invoice_id: row.id, subscription_id: row.subscription_id },
-        },
-        { idempotencyKey: input.idempotencyKey },
-      );
+      const created = await stripe.invoices.create(await finalInvoiceParams(sql, input.invoiceId), { idempotencyKey: input.idempotencyKey });
       return created.id!;
     }),
 

@@ -22,7 +22,7 @@ export function createApiMetrics(): ApiMetrics {
     }),
     usageEvents: new Counter({
       name: 'usage_events_total',
-      help: 'Usage events by outcome (accepted, duplicate, conflict, rejected)',
+      help: 'Usage events of ingested batches by status (accepted, duplicate, conflict, rejected); batches refused whole are not counted',
       labelNames: ['outcome'],
       registers: [registry],
     }),
@@ -33,4 +33,12 @@ export function createApiMetrics(): ApiMetrics {
       registers: [registry],
     }),
   };
+}
+
+/** A batch's statuses, counted by their totals: one increment per status, whatever the batch's size. */
+export function countUsageOutcomes(counter: Counter<'outcome'>, report: { accepted: number; duplicates: number; conflicts: number; rejected: number }): void {
+  if (report.accepted > 0) counter.inc({ outcome: 'accepted' }, report.accepted);
+  if (report.duplicates > 0) counter.inc({ outcome: 'duplicate' }, report.duplicates);
+  if (report.conflicts > 0) counter.inc({ outcome: 'conflict' }, report.conflicts);
+  if (report.rejected > 0) counter.inc({ outcome: 'rejected' }, report.rejected);
 }

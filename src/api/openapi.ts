@@ -3,7 +3,7 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
 import { AppError } from '../shared/errors.js';
 import type { ApiEnv } from './deps.js';
-import { zodFields } from './problem.js';
+import { zodFields } from '../shared/zod-fields.js';
 import { unstorableFields } from '../shared/text-hygiene.js';
 
 const TARGET_PREFIX: Record<string, string> = { json: '', param: 'path', query: 'query', header: 'header' };

@@ -4,8 +4,9 @@
  */
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { ZodError, type z } from 'zod';
+import { ZodError } from 'zod';
 import { AppError, type FieldError } from '../shared/errors.js';
+import { zodFields } from '../shared/zod-fields.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_STATUS, ERROR_TITLE, isErrorCode, type ErrorCode } from '../shared/error-codes.js';
 import type { ApiEnv } from './deps.js';
@@ -40,17 +41,6 @@ export function problemResponse(c: Context<ApiEnv>, err: AppError): Response {
     status: err.status,
     headers: { 'content-type': 'application/problem+json', 'x-request-id': c.get('requestId') ?? '' },
   });
-}
-
-/** Zod issues → one FieldError per bad field, paths dotted from the root of `prefix`. */
-export function zodFields(error: z.ZodError, prefix = ''): FieldError[] {
-  const dotted = (parts: PropertyKey[]) => [prefix, ...parts.map(String)].filter((p) => p !== '').join('.') || '(root)';
-  return error.issues.flatMap((issue) =>
-    // An unknown key is reported at the key itself, one entry per key.
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: dotted([...issue.path, key]), message: 'Unknown field' }))
-      : [{ path: dotted(issue.path), message: issue.message }],
-  );
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT', '57P01', '57P03', '53300']);

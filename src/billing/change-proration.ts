@@ -5,7 +5,7 @@
  */
 import type { Queryable } from '../shared/db.js';
 import { formatMinor, STRIPE_SCALE } from '../shared/money.js';
-import { changeWithLaterOnes, getSubscription } from '../subscriptions/store.js';
+import { changeWithLaterOnes, getSubscription } from '../subscriptions/subscription-store.js';
 import { previewLine, type PreviewLine } from './invoice-preview.js';
 import { prorationLines, type ShapeChange, type SubscriptionShape } from './period-lines.js';
 import { planLoader, reconstructChanges } from './rate-period.js';

@@ -57,7 +57,8 @@ export function invoicePosting(invoice: {
     effectiveAt: invoice.issuedAt,
     legs,
     metadata: { invoiceId: invoice.invoiceId, lines: invoice.lines.length },
-    provenance: { workflowId: invoice.workflowId, activity: 'postInvoiceToLedger' },
+    // The activity that posts it: invoicePeriod rates, writes and posts the invoice in one transaction.
+    provenance: { workflowId: invoice.workflowId, activity: 'invoicePeriod' },
   };
 }
 

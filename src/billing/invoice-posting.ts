@@ -6,7 +6,7 @@ import type { TxSql } from '../shared/db.js';
 import { Dec } from '../shared/money.js';
 import { postTransaction } from '../ledger/post.js';
 import { invoicePosting, PLATFORM_APP, splitByWeights, type LedgerLine } from './invoice-ledger.js';
-import { loadInvoice } from './invoices.js';
+import { loadInvoice, setLedgerTransaction } from './invoice-store.js';
 
 export async function postInvoice(tx: TxSql, invoiceId: string): Promise<void> {
   const { row, lines } = await loadInvoice(tx, invoiceId);
@@ -36,5 +36,5 @@ export async function postInvoice(tx: TxSql, invoiceId: string): Promise<void> {
   const request = invoicePosting({ invoiceId: row.id, teamId: row.team_id, currency: row.currency, issuedAt: row.period_end, workflowId: row.workflow_id, lines: ledgerLines });
   if (!request) return;
   const posted = await postTransaction(tx, request);
-  await tx`update invoices set ledger_transaction_id = ${posted.transactionId}, updated_at = now() where id = ${row.id}`;
+  await setLedgerTransaction(tx, row.id, posted.transactionId);
 }

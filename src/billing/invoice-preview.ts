@@ -7,31 +7,18 @@ import type { Sql } from '../shared/db.js';
 import { notFound } from '../shared/errors.js';
 import { formatMinor, LEDGER_SCALE, STRIPE_SCALE } from '../shared/money.js';
 import { pendingAdjustments } from '../usage/billing-periods.js';
-import { currentSubscription, subscriptionUsagePeriod } from '../subscriptions/store.js';
+import { currentSubscription } from '../subscriptions/subscription-store.js';
+import { subscriptionUsagePeriod } from '../subscriptions/usage-period.js';
 import { nextPeriodEnd } from '../workflows/periods.js';
 import { invoiceIdFor, type InvoiceLineView } from './invoices.js';
 import { periodLines, type InvoiceLineDraft } from './period-lines.js';
 import { periodInputs } from './rate-period.js';
+import type { InvoicePreview as SdkInvoicePreview } from '../../sdk/src/types.js';
 
 export type PreviewLine = Omit<InvoiceLineView, 'stripeInvoiceItemId' | 'ledgerTransactionId'>;
 
-export interface InvoicePreview {
-  /** The id the closed invoice will have (deterministic per subscription period). */
-  invoiceId: string;
-  teamId: string;
-  subscriptionId: string;
-  periodStart: string;
-  periodEnd: string;
-  /** renewal: next period's fixed fees in advance (until nextPeriodEnd); final: the subscription ends with this period. */
-  mode: 'renewal' | 'final';
-  nextPeriodEnd: string | null;
-  asOf: string;
-  currency: string;
-  /** Σ lines at ledger scale (major units), and Σ lines each rounded to cents: what Stripe would charge. */
-  total: string;
-  totalCharged: string;
-  lines: PreviewLine[];
-}
+/** What the open period's invoice would be if it closed now: the SDK's type is the one definition of the wire shape. */
+export type InvoicePreview = SdkInvoicePreview;
 
 /** A computed line as the invoice read API shows a stored one. */
 export function previewLine(l: InvoiceLineDraft, lineNo: number, currency: string): PreviewLine {

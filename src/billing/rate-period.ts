@@ -8,10 +8,13 @@
 import { getPlanVersion, type PlanVersion } from '../catalog/plan-versions.js';
 import { inTransaction, type Queryable, type Sql } from '../shared/db.js';
 import { notFound } from '../shared/errors.js';
-import { adjustmentsForInvoice, closeBillingPeriod, periodCounters, type UsageAdjustment } from '../usage/billing-periods.js';
+import { adjustmentsForInvoice, closeUsagePeriod, periodCounters, type UsageAdjustment } from '../usage/billing-periods.js';
 import { postInvoice } from './invoice-posting.js';
-import { getSubscription, shapeChanges, subscriptionUsagePeriod, type ChangeRow, type SubscriptionRow } from '../subscriptions/store.js';
-import { invoiceIdFor, writeInvoice } from './invoices.js';
+import { getSubscription, shapeChanges, type ChangeRow, type SubscriptionRow } from '../subscriptions/subscription-store.js';
+import { subscriptionUsagePeriod } from '../subscriptions/usage-period.js';
+import { invoiceIdFor } from './invoices.js';
+import { invoicedUsage, writeInvoice } from './invoice-store.js';
+import { stripeCustomerOf } from '../platform/billing-customer-store.js';
 import { periodLines, type AdjustmentInput, type PeriodInputs, type ShapeChange, type SubscriptionShape } from './period-lines.js';
 
 /** An instant after every change a subscription can have (the open end of "changes since"). */
@@ -79,13 +82,7 @@ async function adjustmentInputs(tx: Queryable, adjustments: UsageAdjustment[], t
   for (const [correctedId, rows] of byPeriod) {
     const [period] = await tx<{ period_start: Date }[]>`select period_start from billing_periods where id = ${correctedId}`;
     // What the corrected period's invoice charged per price: its usage line plus earlier adjustments.
-    const invoiced = await tx<{ price_key: string; plan_version_id: string; quantity: string }[]>`
-      select l.price_key, min(l.plan_version_id) as plan_version_id, sum(l.quantity)::text as quantity
-      from invoice_lines l join invoices i on i.id = l.invoice_id
-      where i.team_id = ${teamId}
-        and ((l.kind = 'usage' and i.period_start = ${period!.period_start})
-          or (l.kind = 'adjustment' and l.provenance ->> 'correctsPeriodStart' = ${period!.period_start.toISOString()}))
-      group by l.price_key`;
+    const invoiced = await invoicedUsage(tx, teamId, period!.period_start);
     // A period no subscription invoiced (usage before subscribing) has nothing to correct.
     const planVersionId = invoiced[0]?.plan_version_id;
     if (!planVersionId) continue;
@@ -132,10 +129,10 @@ export async function invoicePeriod(sql: Sql, input: RatePeriodInput): Promise<R
   const invoiceId = invoiceIdFor(input.subscriptionId, input.periodStart);
   return inTransaction(sql, async (tx) => {
     const sub = await getSubscription(tx, input.subscriptionId);
-    const [customer] = await tx<{ stripe_customer_id: string }[]>`select stripe_customer_id from billing_customers where team_id = ${sub.team_id}`;
-    if (!customer) throw notFound(`Stripe customer of team ${sub.team_id}`);
+    const stripeCustomerId = await stripeCustomerOf(tx, sub.team_id);
+    if (!stripeCustomerId) throw notFound(`Stripe customer of team ${sub.team_id}`);
     const period = await subscriptionUsagePeriod(tx, sub.team_id, input.periodEnd);
-    await closeBillingPeriod(tx, period.id);
+    await closeUsagePeriod(tx, period.id);
 
     const inputs = await periodInputs(tx, sub, {
       periodStart: input.periodStart,
@@ -169,7 +166,7 @@ export async function invoicePeriod(sql: Sql, input: RatePeriodInput): Promise<R
           currency: row.currency.toLowerCase(),
           periodStart: l.covers_start.toISOString(),
           periodEnd: l.covers_end.toISOString(),
-          stripeCustomerId: customer.stripe_customer_id,
+          stripeCustomerId,
           metadata: { invoice_id: invoiceId, line_no: String(l.line_no), price_key: l.price_key ?? '', plan_version_id: l.plan_version_id },
         })),
     };

@@ -7,7 +7,7 @@
 import YAML, { type Tags } from 'yaml';
 import { withinTransaction, type Queryable } from '../shared/db.js';
 import { validationError } from '../shared/errors.js';
-import { zodFields } from '../api/problem.js';
+import { zodFields } from '../shared/zod-fields.js';
 import { publishPlanVersion } from './plan-versions.js';
 import { CatalogFileSchema, type CatalogFile } from './schema.js';
 

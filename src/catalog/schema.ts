@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { Dec, LEDGER_SCALE } from '../shared/money.js';
 import { LIMITS } from '../shared/limits.js';
-import { isMeterCode, METERS, periodQuantityMax, unitAmountMaxUsd } from '../usage/meters.js';
+import { isMeterCode, METERS, periodQuantityMax, unitAmountMaxUsd } from '../pricing/meters.js';
 import type { PriceModel } from '../pricing/types.js';
 import {
   AddOnPriceSchema,
@@ -29,7 +29,7 @@ export const DEFAULT_ALERT_THRESHOLDS_PERCENT = ['80', '100', '120'];
 
 const knownMeters = Object.keys(METERS).join(', ');
 
-/** A meter code that src/usage/meters.ts defines, and filter dimensions that meter has. */
+/** A meter code that src/pricing/meters.ts defines, and filter dimensions that meter has. */
 function checkMeterAndFilter(value: { meter?: string | undefined; filter?: Record<string, string> | undefined }, ctx: z.RefinementCtx): void {
   if (value.meter === undefined) return;
   if (!isMeterCode(value.meter)) {

@@ -6,9 +6,10 @@
  * (subscription_changes, at their proration dates); the invoice items are the lines we pushed
  * (invoice_lines with a Stripe item id). Stripe's arithmetic on them is stripe-invoice-model.ts.
  */
-import { getSubscription } from '../subscriptions/store.js';
-import { shapeChanges } from '../subscriptions/store.js';
-import { fixedComponents, type ComponentKey } from '../subscriptions/components.js';
+import { getSubscription, rolledPast, shapeChanges } from '../subscriptions/subscription-store.js';
+import { pushedLines } from '../billing/invoice-store.js';
+import { stripePricesOfPlans } from '../billing/stripe-price-store.js';
+import { fixedComponents } from '../subscriptions/components.js';
 import type { Queryable } from '../shared/db.js';
 import { AppError } from '../shared/errors.js';
 import { stripePriceParams } from '../billing/stripe-prices.js';
@@ -32,9 +33,7 @@ export interface InvoiceRecord {
 /** The Stripe items (one per component, keyed by it) and prices of subscriptions of these shapes. */
 async function itemsOf(db: Queryable, shapes: SubscriptionShape[]) {
   const planIds = [...new Set(shapes.map((s) => s.plan.id))];
-  const rows = await db<{ plan_version_id: string; component: ComponentKey; stripe_price_id: string }[]>`
-    select plan_version_id, component, stripe_price_id from stripe_prices where plan_version_id = any(${planIds})`;
-  const priceId = new Map(rows.map((r) => [`${r.plan_version_id}|${r.component}`, r.stripe_price_id]));
+  const priceId = await stripePricesOfPlans(db, planIds);
   const prices = new Map<string, StripePriceDef>();
   const items = (shape: SubscriptionShape): StripeItem[] =>
     fixedComponents(shape.plan, shape.seats, shape.addOns).map((c) => {
@@ -57,18 +56,15 @@ export async function stripeInvoiceInputFromRecords(db: Queryable, invoice: Invo
   const inPeriod = changes.filter((c) => Date.parse(c.effectiveAt) < Date.parse(periodEnd));
   const { items, prices } = await itemsOf(db, [changes[0]?.before ?? now, ...inPeriod.map((c) => c.after)]);
   // The subscription went on past this period (a renewal invoice) unless it ended with it (we created a final one).
-  const [renewed] = await db`
-    select 1 from subscription_changes
-    where subscription_id = ${sub.id} and kind = 'period' and effective_at = ${periodEnd} and detail ? 'periodStart'`;
-  const pushed = await db<{ description: string; amount_cents: bigint }[]>`
-    select description, amount_cents from invoice_lines where invoice_id = ${invoice.id} and stripe_invoice_item_id is not null order by line_no`;
+  const renews = await rolledPast(db, sub.id, periodEnd);
+  const pushed = await pushedLines(db, invoice.id);
   return {
     prices,
     periodStart,
     periodEnd,
     itemsAtStart: items(changes[0]?.before ?? now),
     changes: inPeriod.map((c) => ({ at: c.effectiveAt, items: items(c.after) })),
-    renews: renewed !== undefined,
+    renews,
     invoiceItems: pushed.map((p) => ({ description: p.description, amountCents: p.amount_cents })),
   };
 }

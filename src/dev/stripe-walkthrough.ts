@@ -12,7 +12,11 @@ import { AppError, notFound } from '../shared/errors.js';
 import { formatMinor } from '../shared/money.js';
 import { getPlanVersion } from '../catalog/plan-versions.js';
 import { fixedComponents } from '../subscriptions/components.js';
-import type { SubscriptionRow } from '../subscriptions/store.js';
+import { getSubscription, subscriptionAwaitingCheckout, type SubscriptionRow } from '../subscriptions/subscription-store.js';
+import { invoiceByReference } from '../billing/invoice-store.js';
+import { stripePricesOf } from '../billing/stripe-price-store.js';
+import { stripeCustomerOf } from '../platform/billing-customer-store.js';
+import { paymentFailuresOf } from '../webhooks/stripe-event-store.js';
 import { nextPeriodEnd } from '../workflows/periods.js';
 import { checkoutCompleted, invoiceEvent, itemIds, postSignedEvent, subscriptionEvent, type InvoiceEventType } from './stripe-event-payloads.js';
 import { stripeInvoice, type StripeLine } from './stripe-invoice-model.js';
@@ -31,7 +35,6 @@ export interface LocalStripe {
 
 const STEP_WAIT_MS = 60_000;
 const POLL_MS = 250;
-const OPEN_STATUSES = ['draft', 'issued', 'awaiting_payment', 'past_due', 'mismatch'];
 const cents = (c: bigint) => formatMinor(c, 2);
 
 async function until<T>(ctx: LocalStripe, what: string, fn: () => Promise<T | undefined>): Promise<T> {
@@ -52,9 +55,7 @@ async function send(ctx: LocalStripe, event: { id: string; type: string }, about
 
 /** The subscription a checkout reference names: a session id (cs_…), or a team's pending checkout. */
 async function pendingCheckout(sql: Sql, ref: string): Promise<SubscriptionRow> {
-  const [row] = ref.startsWith('cs_')
-    ? await sql<SubscriptionRow[]>`select * from subscriptions where stripe_checkout_session_id = ${ref}`
-    : await sql<SubscriptionRow[]>`select * from subscriptions where team_id = ${ref} and status = 'incomplete' and stripe_checkout_session_id is not null order by created_at desc limit 1`;
+  const row = await subscriptionAwaitingCheckout(sql, ref.startsWith('cs_') ? { checkoutSessionId: ref } : { teamId: ref });
   if (!row) throw notFound(`A checkout session ${ref.startsWith('cs_') ? ref : `pending for team ${ref}`}`);
   if (row.status !== 'incomplete') throw new AppError('conflict', `Checkout ${row.stripe_checkout_session_id} is already completed (subscription ${row.id} is ${row.status})`);
   return row;
@@ -63,23 +64,23 @@ async function pendingCheckout(sql: Sql, ref: string): Promise<SubscriptionRow> 
 /** Checkout completed: Stripe creates the subscription from the session's line items, then reports both. */
 export async function completeCheckout(ctx: LocalStripe, ref: string): Promise<SubscriptionRow> {
   const sub = await pendingCheckout(ctx.sql, ref);
-  const [customer] = await ctx.sql<{ id: string }[]>`select stripe_customer_id as id from billing_customers where team_id = ${sub.team_id}`;
+  const customerId = await stripeCustomerOf(ctx.sql, sub.team_id);
+  if (!customerId) throw notFound(`Stripe customer of team ${sub.team_id}`);
   const plan = await getPlanVersion(ctx.sql, sub.plan_version_id);
-  const prices = new Map((await ctx.sql<{ component: string; id: string }[]>`
-    select component, stripe_price_id as id from stripe_prices where plan_version_id = ${plan.id}`).map((p) => [p.component, p.id]));
+  const prices = await stripePricesOf(ctx.sql, plan.id);
   const lineItems = fixedComponents(plan, sub.seats, sub.add_ons).map((c) => ({ priceId: prices.get(c.key)!, quantity: c.stripeQuantity }));
   const session = await ctx.stripe.checkout.sessions.retrieve(sub.stripe_checkout_session_id!);
-  const created = await ctx.stripe.subscriptions.create({ customer: customer!.id, items: lineItems.map((i) => ({ price: i.priceId, quantity: i.quantity })) });
+  const created = await ctx.stripe.subscriptions.create({ customer: customerId, items: lineItems.map((i) => ({ price: i.priceId, quantity: i.quantity })) });
   // Stripe's first period starts now and ends one plan interval later (its billing anchor).
   const periodStart = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
   const periodEnd = nextPeriodEnd(periodStart, plan.interval);
   const base = { ...created } as unknown as Record<string, unknown>;
   const items = itemIds(created.id, lineItems);
-  await send(ctx, subscriptionEvent('customer.subscription.created', { stripeSubscriptionId: created.id, subscriptionId: sub.id, items, periodStart, periodEnd, stripeCustomerId: customer!.id, base }), `subscription ${sub.id}`);
-  await send(ctx, checkoutCompleted({ sessionId: session.id, subscriptionId: sub.id, stripeSubscriptionId: created.id, stripeCustomerId: customer!.id, base: { ...session } as unknown as Record<string, unknown> }), `checkout ${session.id}`);
+  await send(ctx, subscriptionEvent('customer.subscription.created', { stripeSubscriptionId: created.id, subscriptionId: sub.id, items, periodStart, periodEnd, stripeCustomerId: customerId, base }), `subscription ${sub.id}`);
+  await send(ctx, checkoutCompleted({ sessionId: session.id, subscriptionId: sub.id, stripeSubscriptionId: created.id, stripeCustomerId: customerId, base: { ...session } as unknown as Record<string, unknown> }), `checkout ${session.id}`);
   const active = await until(ctx, `subscription ${sub.id} to become active`, async () => {
-    const [row] = await ctx.sql<SubscriptionRow[]>`select * from subscriptions where id = ${sub.id}`;
-    return row?.status === 'active' ? row : undefined;
+    const row = await getSubscription(ctx.sql, sub.id);
+    return row.status === 'active' ? row : undefined;
   });
   ctx.log(`subscription ${sub.id} is active: Stripe subscription ${created.id}, period ${active.current_period_start?.toISOString()} → ${active.current_period_end?.toISOString()}`);
   return active;
@@ -87,20 +88,12 @@ export async function completeCheckout(ctx: LocalStripe, ref: string): Promise<S
 
 /** The invoice a reference names: Stripe's (in_…) or ours (inv_…), else the oldest open one of a subscription (sub_…) or team. */
 export async function findInvoice(sql: Sql, ref: string): Promise<InvoiceRecord & { team_id: string; stripe_subscription_id: string; stripe_customer_id: string }> {
-  const where = ref.startsWith('in_')
-    ? sql`i.stripe_invoice_id = ${ref}`
-    : ref.startsWith('inv_')
-      ? sql`i.id = ${ref}`
-      : ref.startsWith('sub_')
-        ? sql`i.subscription_id = ${ref} and i.status = any(${OPEN_STATUSES})`
-        : sql`i.team_id = ${ref} and i.status = any(${OPEN_STATUSES})`;
-  const [row] = await sql<(InvoiceRecord & { team_id: string; stripe_subscription_id: string; stripe_customer_id: string })[]>`
-    select i.id, i.team_id, i.subscription_id, i.period_start, i.period_end, i.status, i.total_cents, i.stripe_invoice_id,
-           s.stripe_subscription_id, bc.stripe_customer_id
-    from invoices i join subscriptions s on s.id = i.subscription_id join billing_customers bc on bc.team_id = i.team_id
-    where ${where} order by i.period_start limit 1`;
+  const row = await invoiceByReference(sql, ref);
   if (!row) throw notFound(`An open invoice for ${ref} (a period must have ended and been rated first)`);
-  return row;
+  const sub = await getSubscription(sql, row.subscription_id);
+  const customerId = await stripeCustomerOf(sql, row.team_id);
+  if (!sub.stripe_subscription_id || !customerId) throw notFound(`The Stripe subscription and customer of invoice ${row.id}`);
+  return { ...row, stripe_subscription_id: sub.stripe_subscription_id, stripe_customer_id: customerId };
 }
 
 type Found = Awaited<ReturnType<typeof findInvoice>>;
@@ -185,9 +178,7 @@ export async function payInvoice(ctx: LocalStripe, ref: string): Promise<Found> 
 }
 
 async function failures(ctx: LocalStripe, invoice: Found): Promise<number> {
-  const [row] = await ctx.sql<{ n: number }[]>`
-    select count(*)::int as n from stripe_events where type = 'invoice.payment_failed' and payload -> 'data' -> 'object' ->> 'id' = ${invoice.stripe_invoice_id}`;
-  return row!.n;
+  return invoice.stripe_invoice_id ? paymentFailuresOf(ctx.sql, invoice.stripe_invoice_id) : 0;
 }
 
 /** The payment fails: invoice.payment_failed; the close starts (or goes on with) dunning. */

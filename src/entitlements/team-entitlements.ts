@@ -5,36 +5,17 @@
  */
 import { pricesForTeam } from '../catalog/team-plans.js';
 import { versionEntitlements } from '../catalog/plan-entitlements.js';
-import type { PlanLimit } from '../catalog/schema.js';
-import { filterMatches } from '../pricing/dimensions.js';
 import type { Queryable } from '../shared/db.js';
-import { Dec } from '../shared/money.js';
 import { periodAt, periodCounters } from '../usage/billing-periods.js';
-import { currentSubscription } from '../subscriptions/store.js';
+import { currentSubscription } from '../subscriptions/subscription-store.js';
+import { limitState, type LimitState } from './limit-state.js';
+import type { Entitlements as SdkEntitlements } from '../../sdk/src/types.js';
 
-export interface LimitState {
-  meter: string | null;
-  value: string | null;
-  window: PlanLimit['window'];
-  enforcement: PlanLimit['enforcement'];
-  /** Usage of the current billing period against a metered limit; null when not metered here. */
-  used: string | null;
-  remaining: string | null;
-  /** Alert thresholds (percent) the usage has reached. */
-  thresholdsReached: string[];
-  exceeded: boolean;
-}
+export type { LimitState } from './limit-state.js';
 
-export interface TeamEntitlements {
-  teamId: string;
-  planVersionId: string | null;
-  subscriptionStatus: string | null;
-  restricted: boolean;
-  features: Record<string, boolean>;
+/** The SDK's Entitlements (the one definition of the wire shape), with the server's narrower limit states. */
+export interface TeamEntitlements extends Omit<SdkEntitlements, 'limits'> {
   limits: Record<string, LimitState>;
-  periodStart: string | null;
-  periodEnd: string | null;
-  computedAt: string;
 }
 
 export async function teamEntitlements(sql: Queryable, teamId: string, now = new Date()): Promise<TeamEntitlements> {
@@ -47,22 +28,7 @@ export async function teamEntitlements(sql: Queryable, teamId: string, now = new
   const counters = period && Object.values(limits).some((l) => l.meter && l.window === 'billing_period') ? await periodCounters(sql, period.periodId) : [];
   const states: Record<string, LimitState> = {};
   for (const [name, limit] of Object.entries(limits)) {
-    const metered = limit.meter !== undefined && limit.window === 'billing_period';
-    const used = metered
-      ? counters.filter((c) => c.meter === limit.meter && filterMatches(limit.filter, c.dimensions)).reduce((t, c) => t.plus(c.quantity), new Dec(0))
-      : null;
-    const value = limit.value === null ? null : new Dec(limit.value);
-    const percent = used && value && value.gt(0) ? used.div(value).times(100) : null;
-    states[name] = {
-      meter: limit.meter ?? null,
-      value: limit.value,
-      window: limit.window,
-      enforcement: limit.enforcement,
-      used: used?.toFixed() ?? null,
-      remaining: used && value ? Dec.max(0, value.minus(used)).toFixed() : null,
-      thresholdsReached: percent ? limit.alertThresholdsPercent.filter((t) => percent.gte(t)) : [],
-      exceeded: Boolean(used && value && used.gt(value)),
-    };
+    states[name] = limitState(limit, counters);
   }
   return {
     ...base,

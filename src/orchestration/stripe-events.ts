@@ -6,8 +6,9 @@
  */
 import type Stripe from 'stripe';
 import type { Queryable } from '../shared/db.js';
+import { closeOfStripeInvoice } from '../billing/invoice-store.js';
 import { invoiceSubscriptionId, summarizeEvent } from '../billing/stripe-summaries.js';
-import { subscriptionByStripeId } from '../subscriptions/store.js';
+import { subscriptionByStripeId } from '../subscriptions/subscription-store.js';
 import { ROUTED_STRIPE_EVENT_TYPES } from '../workflows/stripe-event.js';
 import { invoiceEventSignal, stripeEventSignal } from '../workflows/subscription-messages.js';
 import { workflowIds } from '../workflows/ids.js';
@@ -40,11 +41,11 @@ export async function routeStripeEvent(w: SubscriptionWorkflows, sql: Queryable,
   if (!ROUTED.has(event.type)) return null;
   const summary = summarizeEvent(event);
   if (summary.invoice) {
-    const [close] = await sql<{ workflow_id: string }[]>`select workflow_id from invoices where stripe_invoice_id = ${summary.invoice.id}`;
+    const close = await closeOfStripeInvoice(sql, summary.invoice.id);
     if (close) {
       try {
-        await w.client.workflow.getHandle(close.workflow_id).signal(invoiceEventSignal, summary);
-        return close.workflow_id;
+        await w.client.workflow.getHandle(close).signal(invoiceEventSignal, summary);
+        return close;
       } catch (err) {
         // The close has finished (paid, or failed loudly); the event stays recorded in stripe_events.
         if ((err as { name?: string }).name === 'WorkflowNotFoundError') return null;

@@ -2,18 +2,22 @@
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Queryable } from '../shared/db.js';
-import { SubscriptionId, TeamId } from '../shared/search-attributes.js';
+import { AppId, SubscriptionId, TeamId } from '../shared/search-attributes.js';
 import { getPlanVersion } from '../catalog/plan-versions.js';
 import { recordedChangeProration, type ChangeProration } from '../billing/change-proration.js';
 import { LIMITS } from '../shared/limits.js';
 import { teamTestClock } from '../test-clocks/team-time.js';
-import { getSubscription, initialWorkflowState, type SubscriptionRow } from '../subscriptions/store.js';
+import { getSubscription, subscriptionFacts, type SubscriptionRow } from '../subscriptions/subscription-store.js';
+import { initialWorkflowState } from '../workflows/subscription-start.js';
 import { workflowIds } from '../workflows/ids.js';
 import { subscriptionLifecycle, type SubscriptionLifecycleInput } from '../workflows/subscription-lifecycle.js';
 import {
+  changePlanUpdate,
   createCheckoutUpdate,
   startSubscriptionUpdate,
   type CheckoutResult,
+  type ChangePlanRequest,
+  type ProrationResult,
   type StartSubscriptionRequest,
   type StartSubscriptionResult,
   type SubscriptionTiming,
@@ -53,36 +57,43 @@ async function startArgs(sql: Queryable, row: SubscriptionRow, timing: Subscript
   const plan = await getPlanVersion(sql, row.plan_version_id);
   // A team on a test clock: the workflow lives in the clock's time from its first task.
   const testClock = await teamTestClock(sql, row.team_id);
-  return { subscriptionId: row.id, teamId: row.team_id, timing, state: initialWorkflowState(row, plan.currency), ...(testClock ? { testClock } : {}) };
+  return { subscriptionId: row.id, teamId: row.team_id, timing, state: initialWorkflowState(subscriptionFacts(row), plan.currency), ...(testClock ? { testClock } : {}) };
 }
 
-function startOptions(w: SubscriptionWorkflows, row: SubscriptionRow) {
+/** `appId`: the app whose request starts the workflow (a Checkout), searchable as AppId; absent when Stripe or an operator starts it. */
+function startOptions(w: SubscriptionWorkflows, row: SubscriptionRow, appId?: string) {
   return {
     taskQueue: w.taskQueue,
     workflowId: workflowIds.subscription(row.id),
     typedSearchAttributes: [
       { key: TeamId, value: row.team_id },
       { key: SubscriptionId, value: row.id },
+      ...(appId ? [{ key: AppId, value: appId }] : []),
     ],
   };
 }
 
-/** The subscription's workflow, started if need be, answers with its Checkout session. */
+/** Starts the subscription's workflow with an update, unless it runs already (then the update goes to it). */
+async function startOperation(w: SubscriptionWorkflows, sql: Queryable, row: SubscriptionRow, appId?: string) {
+  return new WithStartWorkflowOperation(subscriptionLifecycle, {
+    ...startOptions(w, row, appId),
+    args: [await startArgs(sql, row, w.timing)],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
+
+/** The subscription's workflow, started if need be (tagged with the app asking), answers with its Checkout session. */
 export async function checkoutThroughWorkflow(
   w: SubscriptionWorkflows,
   sql: Queryable,
   row: SubscriptionRow,
-  request: { successUrl: string; cancelUrl: string },
+  request: { successUrl: string; cancelUrl: string; appId: string },
 ) {
-  const start = new WithStartWorkflowOperation(subscriptionLifecycle, {
-    ...startOptions(w, row),
-    args: [await startArgs(sql, row, w.timing)],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
+  const { appId, ...checkout } = request;
   return w.client.workflow.executeUpdateWithStart(createCheckoutUpdate, {
-    args: [{ requestId: `checkout:${row.id}`, ...request }],
+    args: [{ requestId: `checkout:${row.id}`, ...checkout }],
     updateId: `checkout:${row.id}`,
-    startWorkflowOperation: start,
+    startWorkflowOperation: await startOperation(w, sql, row, appId),
   }) as Promise<CheckoutResult>;
 }
 
@@ -96,15 +107,10 @@ export async function startThroughWorkflow(
   row: SubscriptionRow,
   request: Omit<StartSubscriptionRequest, 'requestId'>,
 ): Promise<StartSubscriptionResult> {
-  const start = new WithStartWorkflowOperation(subscriptionLifecycle, {
-    ...startOptions(w, row),
-    args: [await startArgs(sql, row, w.timing)],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-  });
   return w.client.workflow.executeUpdateWithStart(startSubscriptionUpdate, {
     args: [{ requestId: `start:${row.id}`, ...request }],
     updateId: `start:${row.id}`,
-    startWorkflowOperation: start,
+    startWorkflowOperation: await startOperation(w, sql, row),
   }) as Promise<StartSubscriptionResult>;
 }
 
@@ -125,6 +131,14 @@ export async function signalSubscription<Args extends unknown[]>(
     signalArgs: args as unknown[],
   });
   return handle.workflowId;
+}
+
+/** A plan change through the subscription's running workflow; answers with the proration it causes. */
+export async function changePlanThroughWorkflow(w: Pick<SubscriptionWorkflows, 'client'>, subscriptionId: string, request: ChangePlanRequest): Promise<ProrationResult> {
+  return w.client.workflow.getHandle(workflowIds.subscription(subscriptionId)).executeUpdate(changePlanUpdate, {
+    args: [request],
+    updateId: `plan:${request.requestId}`,
+  });
 }
 
 const CHANGE_POLL_MS = 100;

@@ -11,7 +11,7 @@ import type { Queryable } from '../shared/db.js';
 import { AppError } from '../shared/errors.js';
 import { LIMITS } from '../shared/limits.js';
 import { assertForward, getTestClock, setTestClockTime, testClockTeams, type TestClockRow } from '../test-clocks/store.js';
-import { subscriptionsOfTeams } from '../subscriptions/store.js';
+import { subscriptionsOfTeams } from '../subscriptions/subscription-store.js';
 import { clockAdvancedSignal, clockStateQuery, type ClockState } from '../workflows/clock-messages.js';
 import { workflowIds } from '../workflows/ids.js';
 

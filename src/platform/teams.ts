@@ -7,6 +7,7 @@ import { inTransaction } from '../shared/db.js';
 import { requestHash } from '../shared/crypto.js';
 import { AppError, idempotencyConflict, notFound } from '../shared/errors.js';
 import { audit } from './apps.js';
+import { stripeCustomerOf } from './billing-customer-store.js';
 
 export type TeamKind = 'personal' | 'shared';
 export type LateUsagePolicy = 'adjust' | 'reject';
@@ -99,14 +100,13 @@ export async function getTeam(sql: Queryable, teamId: string): Promise<TeamView>
       currency: string;
       late_usage_policy: LateUsagePolicy;
       created_at: Date;
-      stripe_customer_id: string | null;
       test_clock_id: string | null;
       app_ids: string[];
     }[]
   >`
-    select t.name, t.kind, t.external_ref, t.currency, t.late_usage_policy, t.created_at, bc.stripe_customer_id, t.test_clock_id,
+    select t.name, t.kind, t.external_ref, t.currency, t.late_usage_policy, t.created_at, t.test_clock_id,
            coalesce(array(select app_id from team_apps ta where ta.team_id = t.id order by app_id), '{}') as app_ids
-    from teams t left join billing_customers bc on bc.team_id = t.id
+    from teams t
     where t.id = ${teamId}`;
   if (!row) throw notFound(`Team ${teamId}`);
   return {
@@ -117,7 +117,7 @@ export async function getTeam(sql: Queryable, teamId: string): Promise<TeamView>
     currency: row.currency,
     lateUsagePolicy: row.late_usage_policy,
     appIds: row.app_ids,
-    stripeCustomerId: row.stripe_customer_id,
+    stripeCustomerId: await stripeCustomerOf(sql, teamId),
     testClockId: row.test_clock_id,
     createdAt: row.created_at.toISOString(),
   };

@@ -24,7 +24,7 @@ export const LIMITS = {
    * - One quantity of one event ≤ usageEventQuantityMax = 1e15 (exact in JSON, < 2^53). A gauge,
    *   maximum or latest value is one event's quantity, so its period quantity is bounded by it too.
    * - An additive (sum, count) counter is split into at most usageCounterStripesMax = 64 stripes
-   *   (usage_counters.stripe), each held to its meter's stripe ceiling (src/usage/meters.ts:
+   *   (usage_counters.stripe), each held to its meter's stripe ceiling (src/pricing/meters.ts:
    *   usageTokensPerStripeMax 1e12, usageBytesPerStripeMax 1e16, usageCountPerStripeMax 1e7) in
    *   the ingest transaction: an event that would pass it is rejected (counter_limit). So a
    *   counter's period quantity ≤ 64 × its stripe ceiling: 6.4e13 tokens, 6.4e17 bytes, 6.4e8 units.

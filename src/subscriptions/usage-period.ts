@@ -1,6 +1,6 @@
-/** The usage period of a subscription's first period, opened with its activation. */
-import type { TxSql } from '../shared/db.js';
-import { AppError } from '../shared/errors.js';
+/** The usage periods of a subscription's periods: the first opened with its activation, each found by its end. */
+import type { Queryable, TxSql } from '../shared/db.js';
+import { AppError, notFound } from '../shared/errors.js';
 import { openBillingPeriod } from '../usage/billing-periods.js';
 
 /**
@@ -23,4 +23,15 @@ export async function openSubscriptionUsagePeriod(tx: TxSql, teamId: string, per
     if (start >= end) throw err;
     return (await openBillingPeriod(tx, { teamId, periodStart: start, periodEnd: end, cadence }, actor)).periodStart;
   }
+}
+
+/**
+ * The usage period of a subscription period, found by its end: a subscription's first usage period
+ * may start a moment after the Stripe period (see openSubscriptionUsagePeriod), its end never moves.
+ */
+export async function subscriptionUsagePeriod(sql: Queryable, teamId: string, periodEnd: string): Promise<{ id: bigint; period_start: Date }> {
+  const [period] = await sql<{ id: bigint; period_start: Date }[]>`
+    select id, period_start from billing_periods where team_id = ${teamId} and period_end = ${periodEnd} and source = 'explicit'`;
+  if (!period) throw notFound(`Usage period of team ${teamId} ending ${periodEnd}`);
+  return period;
 }

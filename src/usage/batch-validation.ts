@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { requestHash } from '../shared/crypto.js';
 import { validationError, type FieldError } from '../shared/errors.js';
 import { LIMITS } from '../shared/limits.js';
+import { zodFields } from '../shared/zod-fields.js';
 import { eventType, EVENT_TYPES, meterQuantities } from './event-registry.js';
 import type { MeterQuantity } from './event-type.js';
 import { parseTimestamp } from './timestamp.js';
@@ -77,20 +78,11 @@ function payloadHygiene(value: unknown, path: string, depth: number): FieldError
   return undefined;
 }
 
-function issuesAt(error: z.ZodError, prefix: string): FieldError[] {
-  return error.issues.flatMap((issue) => {
-    const base = [prefix, ...issue.path.map(String)].join('.');
-    return issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: `${base}.${key}`, message: 'Unknown field' }))
-      : [{ path: base, message: issue.message }];
-  });
-}
-
 function validateEvent(raw: unknown, index: number, errors: FieldError[]): ValidatedEvent | undefined {
   const at = `events.${index}`;
   const before = errors.length;
   const envelope = EnvelopeSchema.safeParse(raw);
-  if (!envelope.success) errors.push(...issuesAt(envelope.error, at));
+  if (!envelope.success) errors.push(...zodFields(envelope.error, at));
   // Each field is checked on its own as well, so one bad field does not hide the others.
   const fields = isPlainObject(raw) ? raw : {};
   const timestampMs = typeof fields.timestamp === 'string' ? parseTimestamp(fields.timestamp) : undefined;
@@ -106,7 +98,7 @@ function validateEvent(raw: unknown, index: number, errors: FieldError[]): Valid
     const hygiene = payloadHygiene(fields.payload, `${at}.payload`, 1);
     const parsed = hygiene ? undefined : type.payload.safeParse(fields.payload);
     if (hygiene) errors.push(hygiene);
-    else if (!parsed!.success) errors.push(...issuesAt(parsed!.error, `${at}.payload`));
+    else if (!parsed!.success) errors.push(...zodFields(parsed!.error, `${at}.payload`));
     else payload = parsed!.data;
   }
   if (errors.length > before || !envelope.success || !type || timestampMs === undefined) return undefined;
@@ -129,7 +121,7 @@ export function validateBatch(body: unknown): ValidatedEvent[] {
   const parsed = BodySchema.safeParse(body);
   if (!parsed.success) {
     throw validationError(
-      issuesAt(parsed.error, '').map((f) => ({ ...f, path: f.path.replace(/^\./, '') || '(root)' })),
+      zodFields(parsed.error),
       `The body must be {"events": [...]} with 1 to ${LIMITS.usageBatchEventsMax} events (LIMITS.usageBatchEventsMax)`,
     );
   }

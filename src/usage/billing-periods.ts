@@ -12,7 +12,7 @@
  *   late usage:   adjustmentsForInvoice(sql, periodId), i.e.
  *                 select * from usage_adjustments where invoice_period_id = $periodId
  *                 (corrections of earlier, closed periods, each with its events' ids, assigned to
- *                 this period by closeBillingPeriod).
+ *                 this period by closeUsagePeriod).
  */
 import { inTransaction, withinTransaction, type Queryable, type Sql, type TxSql } from '../shared/db.js';
 import { AppError, notFound, validationError } from '../shared/errors.js';
@@ -210,7 +210,7 @@ export async function moveBillingPeriodEnd(sql: Queryable, input: { teamId: stri
  * period's invoice and returned. Idempotent: closing a closed period changes nothing and returns
  * the adjustments assigned to it.
  */
-export async function closeBillingPeriod(sql: Queryable, periodId: bigint | string): Promise<{ period: BillingPeriod; adjustments: UsageAdjustment[] }> {
+export async function closeUsagePeriod(sql: Queryable, periodId: bigint | string): Promise<{ period: BillingPeriod; adjustments: UsageAdjustment[] }> {
   return withinTransaction(sql, async (tx) => {
     const [p] = await tx<PeriodRow[]>`select * from billing_periods where id = ${periodId}`;
     if (!p) throw notFound(`Billing period ${periodId}`);
@@ -224,6 +224,11 @@ export async function closeBillingPeriod(sql: Queryable, periodId: bigint | stri
     }
     return { period: toPeriod(closed ?? p), adjustments: await adjustmentsForInvoice(tx, p.id) };
   });
+}
+
+/** No period follows the team's explicit period ending at `periodEnd` (its subscription ended): usage after it goes into calendar months again. */
+export async function endPeriodCadence(sql: Queryable, teamId: string, periodEnd: string): Promise<void> {
+  await sql`update billing_periods set cadence = null where team_id = ${teamId} and period_end = ${periodEnd} and source = 'explicit'`;
 }
 
 /** The adjustments an invoice for `periodId` carries (assigned when it closed). */

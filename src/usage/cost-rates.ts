@@ -10,7 +10,7 @@ import { requestHash } from '../shared/crypto.js';
 import { AppError, idempotencyConflict, validationError } from '../shared/errors.js';
 import { Dec } from '../shared/money.js';
 import { LIMITS } from '../shared/limits.js';
-import { isMeterCode, METERS, periodQuantityMax, unitAmountMaxUsd } from './meters.js';
+import { isMeterCode, METERS, periodQuantityMax, unitAmountMaxUsd } from '../pricing/meters.js';
 
 export interface CostRateInput {
   provider: string;

@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EventType, MeterQuantity } from './event-type.js';
-import { METERS, type MeterDefinition } from './meters.js';
+import { METERS, type MeterDefinition } from '../pricing/meters.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'event-types');
 const TYPE_RE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\.v[1-9]\d*$/;

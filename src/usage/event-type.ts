@@ -4,7 +4,7 @@
  * default-exporting defineEventType({...}); the registry (event-registry.ts) finds it by itself.
  */
 import type { z } from 'zod';
-import type { MeterCode } from './meters.js';
+import type { MeterCode } from '../pricing/meters.js';
 
 export interface MeterQuantity {
   meter: MeterCode;

@@ -10,7 +10,7 @@ import { canonicalJson } from '../shared/crypto.js';
 import { Dec, ledgerScale, toMinor } from '../shared/money.js';
 import { COGS_CURRENCY } from './cogs-posting.js';
 import { eventType, meterQuantities } from './event-registry.js';
-import { isAdditive, METERS, type Aggregation, type MeterDefinition } from './meters.js';
+import { isAdditive, METERS, type Aggregation, type MeterDefinition } from '../pricing/meters.js';
 
 export interface RecountMismatch {
   source: 'counters' | 'rollups';
@@ -110,82 +110,110 @@ export async function recountUsage(sql: Queryable, teamIds: readonly string[]): 
   return result;
 }
 
+type Periods = Map<string, Period[]>;
+type Series = { teamId: string; meter: string; dims: Record<string, string>; points: Point[] };
+
+/** What the recount of a chunk has found so far: a counter per (team, period, meter, dimensions), and each gauge's points. */
+class Tally {
+  readonly accs = new Map<string, Acc>();
+  readonly series = new Map<string, Series>();
+
+  accFor(teamId: string, periodId: bigint, meter: MeterDefinition, dims: Record<string, string>): Acc {
+    const k = `${teamId}|${periodId}|${meter.code}|${canonicalJson(dims)}`;
+    let acc = this.accs.get(k);
+    if (!acc) {
+      acc = { teamId, periodId, meter: meter.code, aggregation: meter.aggregation, dims, quantity: new Dec(0), cost: new Dec(0), events: 0 };
+      this.accs.set(k, acc);
+    }
+    return acc;
+  }
+}
+
+interface StoredEvent {
+  app_id: string;
+  idempotency_key: string;
+  event_type: string;
+  team_id: string;
+  event_at: Date;
+  received_at: Date;
+  payload: unknown;
+}
+
 async function recountChunk(sql: Queryable, teamIds: string[], rates: Rate[], result: RecountResult): Promise<void> {
-  const periods = new Map<string, Period[]>();
+  const periods = await periodsOf(sql, teamIds);
+  const tally = new Tally();
+  const cursor = sql<StoredEvent[]>`
+    select app_id, idempotency_key, event_type, team_id, event_at, received_at, payload from usage_events where team_id = any(${teamIds})`.cursor(CURSOR_ROWS);
+  for await (const rows of cursor) for (const e of rows) countEvent(tally, periods, rates, e, result);
+  integrateGauges(tally, periods);
+  await compareWithStored(sql, teamIds, tally, periods, rates, result);
+}
+
+async function periodsOf(sql: Queryable, teamIds: string[]): Promise<Periods> {
+  const periods: Periods = new Map();
   for (const p of await sql<{ id: bigint; team_id: string; period_start: Date; period_end: Date }[]>`
     select id, team_id, period_start, period_end from billing_periods where team_id = any(${teamIds}) order by team_id, period_start`) {
     const list = periods.get(p.team_id) ?? [];
     list.push({ id: p.id, start: p.period_start.getTime(), end: p.period_end.getTime() });
     periods.set(p.team_id, list);
   }
-  const accs = new Map<string, Acc>();
-  const series = new Map<string, { teamId: string; meter: string; dims: Record<string, string>; points: Point[] }>();
-  const accFor = (teamId: string, periodId: bigint, meter: MeterDefinition, dims: Record<string, string>): Acc => {
-    const k = `${teamId}|${periodId}|${meter.code}|${canonicalJson(dims)}`;
-    let acc = accs.get(k);
-    if (!acc) {
-      acc = { teamId, periodId, meter: meter.code, aggregation: meter.aggregation, dims, quantity: new Dec(0), cost: new Dec(0), events: 0 };
-      accs.set(k, acc);
-    }
-    return acc;
-  };
+  return periods;
+}
 
-  const cursor = sql<{ app_id: string; idempotency_key: string; event_type: string; team_id: string; event_at: Date; received_at: Date; payload: unknown }[]>`
-    select app_id, idempotency_key, event_type, team_id, event_at, received_at, payload from usage_events where team_id = any(${teamIds})`.cursor(CURSOR_ROWS);
-  for await (const rows of cursor) {
-    for (const e of rows) {
-      result.events++;
-      const type = eventType(e.event_type);
-      if (!type) {
-        result.unknownEvents++;
-        continue;
+/** One raw event into the counters of its period, by each meter's aggregation (gauges: as a point of their series). */
+function countEvent(tally: Tally, periods: Periods, rates: readonly Rate[], e: StoredEvent, result: RecountResult): void {
+  result.events++;
+  const type = eventType(e.event_type);
+  if (!type) {
+    result.unknownEvents++;
+    return;
+  }
+  const at = e.event_at.getTime();
+  const period = periods.get(e.team_id)?.find((p) => p.start <= at && at < p.end);
+  if (!period) throw new Error(`Event ${e.app_id}/${e.idempotency_key} at ${e.event_at.toISOString()} lies in no period of ${e.team_id}`);
+  for (const q of meterQuantities(type, type.payload.parse(e.payload))) {
+    const meter: MeterDefinition = METERS[q.meter];
+    const quantity = new Dec(q.quantity);
+    const acc = tally.accFor(e.team_id, period.id, meter, q.dimensions);
+    acc.events++;
+    switch (meter.aggregation) {
+      case 'sum':
+      case 'count': {
+        const counted = meter.aggregation === 'count' ? new Dec(1) : quantity;
+        acc.quantity = acc.quantity.plus(counted);
+        acc.cost = acc.cost.plus(counted.times(rateAt(rates, meter.code, q.dimensions, at, e.received_at.getTime())));
+        break;
       }
-      const at = e.event_at.getTime();
-      const period = periods.get(e.team_id)?.find((p) => p.start <= at && at < p.end);
-      if (!period) throw new Error(`Event ${e.app_id}/${e.idempotency_key} at ${e.event_at.toISOString()} lies in no period of ${e.team_id}`);
-      for (const q of meterQuantities(type, type.payload.parse(e.payload))) {
-        const meter: MeterDefinition = METERS[q.meter];
-        const quantity = new Dec(q.quantity);
-        const acc = accFor(e.team_id, period.id, meter, q.dimensions);
-        acc.events++;
-        switch (meter.aggregation) {
-          case 'sum':
-          case 'count': {
-            const counted = meter.aggregation === 'count' ? new Dec(1) : quantity;
-            acc.quantity = acc.quantity.plus(counted);
-            acc.cost = acc.cost.plus(counted.times(rateAt(rates, meter.code, q.dimensions, at, e.received_at.getTime())));
-            break;
-          }
-          case 'max':
-            if (acc.events === 1 || quantity.gt(acc.quantity)) acc.quantity = quantity;
-            break;
-          case 'latest': {
-            const candidate = { at, app: e.app_id, key: e.idempotency_key };
-            if (!acc.latest || stampOrder(candidate, acc.latest) > 0) {
-              acc.latest = candidate;
-              acc.quantity = quantity;
-            }
-            break;
-          }
-          case 'unique_count':
-            acc.unique ??= new Set();
-            acc.unique.add(q.uniqueValue!);
-            acc.quantity = new Dec(acc.unique.size);
-            break;
-          case 'time_weighted': {
-            const k = `${e.team_id}|${meter.code}|${canonicalJson(q.dimensions)}`;
-            const s = series.get(k) ?? { teamId: e.team_id, meter: meter.code, dims: q.dimensions, points: [] };
-            s.points.push({ at, app: e.app_id, key: e.idempotency_key, value: quantity, periodId: period.id });
-            series.set(k, s);
-            break;
-          }
+      case 'max':
+        if (acc.events === 1 || quantity.gt(acc.quantity)) acc.quantity = quantity;
+        break;
+      case 'latest': {
+        const candidate = { at, app: e.app_id, key: e.idempotency_key };
+        if (!acc.latest || stampOrder(candidate, acc.latest) > 0) {
+          acc.latest = candidate;
+          acc.quantity = quantity;
         }
+        break;
+      }
+      case 'unique_count':
+        acc.unique ??= new Set();
+        acc.unique.add(q.uniqueValue!);
+        acc.quantity = new Dec(acc.unique.size);
+        break;
+      case 'time_weighted': {
+        const k = `${e.team_id}|${meter.code}|${canonicalJson(q.dimensions)}`;
+        const s = tally.series.get(k) ?? { teamId: e.team_id, meter: meter.code, dims: q.dimensions, points: [] };
+        s.points.push({ at, app: e.app_id, key: e.idempotency_key, value: quantity, periodId: period.id });
+        tally.series.set(k, s);
+        break;
       }
     }
   }
+}
 
-  // Gauges: the step function of each series integrated over every period of its team.
-  for (const s of series.values()) {
+/** Gauges: the step function of each series integrated over every period of its team. */
+function integrateGauges(tally: Tally, periods: Periods): void {
+  for (const s of tally.series.values()) {
     s.points.sort(stampOrder);
     const meter: MeterDefinition = METERS[s.meter as keyof typeof METERS];
     for (const p of periods.get(s.teamId) ?? []) {
@@ -203,12 +231,14 @@ async function recountChunk(sql: Queryable, teamIds: string[], rates: Rate[], re
       area = area.plus(value.times(p.end - from));
       const inPeriod = s.points.filter((pt) => pt.periodId === p.id).length;
       if (area.isZero() && inPeriod === 0) continue;
-      const acc = accFor(s.teamId, p.id, meter, s.dims);
+      const acc = tally.accFor(s.teamId, p.id, meter, s.dims);
       acc.quantity = area.div(p.end - p.start).toDecimalPlaces(TW_SCALE, Dec.ROUND_HALF_UP);
     }
   }
+}
 
-  // Compare with the stored counters (summed over their stripes), and the counters with their rollups.
+/** Compares the recount with the stored counters (summed over their stripes), and the counters with their rollups. */
+async function compareWithStored(sql: Queryable, teamIds: string[], tally: Tally, periods: Periods, rates: readonly Rate[], result: RecountResult): Promise<void> {
   const stored = await sql<{ team_id: string; period_id: bigint; meter: string; dimensions: Record<string, string>; quantity: string; events: bigint; cost: string; updated_at: Date; rq: string | null; rc: string | null; re: bigint | null }[]>`
     select c.team_id, c.period_id, c.meter, c.dimensions, c.quantity, c.events, c.cost, c.updated_at, r.rq, r.rc, r.re
     from (select team_id, period_id, meter, dimensions, sum(quantity) as quantity, sum(events)::bigint as events, sum(cost) as cost,
@@ -222,7 +252,7 @@ async function recountChunk(sql: Queryable, teamIds: string[], rates: Rate[], re
     result.counters++;
     const k = `${c.team_id}|${c.period_id}|${c.meter}|${canonicalJson(c.dimensions)}`;
     seen.add(k);
-    const acc = accs.get(k);
+    const acc = tally.accs.get(k);
     if (acc && !isAdditive(acc.aggregation)) {
       // Non-additive counters are costed as a whole, at the period start's rate, when last updated.
       const start = periods.get(acc.teamId)!.find((p) => p.id === acc.periodId)!.start;
@@ -241,7 +271,7 @@ async function recountChunk(sql: Queryable, teamIds: string[], rates: Rate[], re
     check('rollups', 'cost', c.rc ?? '0', c.cost);
     check('rollups', 'events', (c.re ?? 0n).toString(), c.events.toString());
   }
-  for (const [k, acc] of accs) {
+  for (const [k, acc] of tally.accs) {
     if (seen.has(k) || (acc.quantity.isZero() && acc.cost.isZero() && acc.events === 0)) continue;
     result.mismatches.push({ source: 'counters', teamId: acc.teamId, periodId: acc.periodId.toString(), meter: acc.meter, dimensions: canonicalJson(acc.dims), field: 'quantity', stored: 'missing', expected: acc.quantity.toFixed() });
   }

@@ -7,7 +7,7 @@
 import { isTransaction, sqlState, type Queryable } from '../shared/db.js';
 import { LIMITS } from '../shared/limits.js';
 import type { ValidatedEvent } from './batch-validation.js';
-import { isAdditive, METERS } from './meters.js';
+import { isAdditive, METERS } from '../pricing/meters.js';
 
 export type EventStatus = 'accepted' | 'duplicate' | 'conflict' | 'rejected';
 

@@ -11,21 +11,20 @@ import {
   defineQuery,
   getExternalWorkflowHandle,
   log,
-  proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
 import { BillingState } from '../shared/search-attributes.js';
-import { DB_ACTIVITY, STRIPE_ACTIVITY } from './options.js';
+import { dbActivities, stripeActivities } from './activity-proxies.js';
 import type { StripeEventSummary } from './stripe-event.js';
 import { invoiceEventSignal, periodOutcomeSignal, type PeriodOutcome, type SubscriptionTiming } from './subscription-messages.js';
 import { clockAdvancedSignal, clockStateQuery } from './clock-messages.js';
-import { workflowClock, type TestClockTime } from './workflow-clock.js';
+import { workflowClock, type TestClockTime, type WorkflowClock } from './workflow-clock.js';
+import type { RatedInvoice } from '../billing/rate-period.js';
 
-const db = proxyActivities<Activities>(DB_ACTIVITY);
-const stripe = proxyActivities<Activities>(STRIPE_ACTIVITY);
+const db = dbActivities();
+const stripe = stripeActivities();
 
 export interface CloseBillingPeriodInput {
   subscriptionId: string;
@@ -64,7 +63,25 @@ export interface CloseView {
 
 export const closeStateQuery = defineQuery<CloseView>('closeState');
 
-export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promise<CloseView> {
+/** The running close: its view, its Stripe events and its clock, with the handlers that feed them. */
+interface Close {
+  input: CloseBillingPeriodInput;
+  v: CloseView;
+  clock: WorkflowClock;
+  /** Moves to `next`, visible as BillingState in the UI. */
+  stage(next: CloseStage): void;
+  /** Runs `p` as a wait (for Stripe, a payment or a dunning instant): a test clock's advance may go on meanwhile. */
+  waitFor<T>(p: () => Promise<T>): Promise<T>;
+  /** The events of `type` about this close's Stripe invoice (any invoice until it is known). */
+  ofInvoice(type: string): StripeEventSummary[];
+  paidEvent(): StripeEventSummary | undefined;
+  /** Payment failures so far (kept on the view). */
+  failures(): number;
+  /** Tells the subscription's workflow the outcome; the close is finished. */
+  finish(outcome: PeriodOutcome['outcome']): Promise<CloseView>;
+}
+
+function openClose(input: CloseBillingPeriodInput): Close {
   const v: CloseView = { stage: 'rating', invoiceId: null, stripeInvoiceId: null, totalCents: null, paymentFailures: 0 };
   const events: StripeEventSummary[] = [];
   const seen = new Set<string>();
@@ -78,14 +95,6 @@ export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promis
   // Whether this close waits (for Stripe, a payment or a dunning instant) rather than works: a test clock's advance asks.
   let waiting = false;
   let finished = false;
-  const waitFor = async <T>(p: () => Promise<T>): Promise<T> => {
-    waiting = true;
-    try {
-      return await p();
-    } finally {
-      waiting = false;
-    }
-  };
   setHandler(clockAdvancedSignal, ({ testClockId, toMs }) => {
     if (testClockId === clock.testClock?.testClockId) clock.advanceTo(toMs);
   });
@@ -96,13 +105,40 @@ export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promis
     wakeAtMs: clock.wakeAtMs(),
     followers: [],
   }));
-  const stage = (next: CloseStage) => {
-    v.stage = next;
-    upsertSearchAttributes([{ key: BillingState, value: next }]);
-  };
   const ofInvoice = (type: string) => events.filter((e) => e.type === type && (v.stripeInvoiceId === null || e.invoice?.id === v.stripeInvoiceId));
+  return {
+    input,
+    v,
+    clock,
+    stage(next) {
+      v.stage = next;
+      upsertSearchAttributes([{ key: BillingState, value: next }]);
+    },
+    async waitFor(p) {
+      waiting = true;
+      try {
+        return await p();
+      } finally {
+        waiting = false;
+      }
+    },
+    ofInvoice,
+    paidEvent: () => ofInvoice('invoice.paid')[0],
+    failures() {
+      v.paymentFailures = ofInvoice('invoice.payment_failed').length;
+      return v.paymentFailures;
+    },
+    async finish(outcome) {
+      await tellParent(input, outcome);
+      finished = true;
+      return v;
+    },
+  };
+}
 
-  stage('rating');
+export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promise<CloseView> {
+  const c = openClose(input);
+  c.stage('rating');
   const invoice = await db.invoicePeriod({
     subscriptionId: input.subscriptionId,
     periodStart: input.periodStart,
@@ -111,120 +147,119 @@ export async function closeBillingPeriod(input: CloseBillingPeriodInput): Promis
     mode: input.mode,
     workflowId: workflowInfo().workflowId,
   });
-  v.invoiceId = invoice.invoiceId;
-  v.totalCents = invoice.totalCents;
+  c.v.invoiceId = invoice.invoiceId;
+  c.v.totalCents = invoice.totalCents;
 
   if (input.mode === 'final' && invoice.totalCents === '0') {
     await db.setInvoiceStatus({ invoiceId: invoice.invoiceId, status: 'paid' });
-    stage('closed_without_charge');
-    await tellParent('closed_without_charge');
-    finished = true;
-    return v;
+    c.stage('closed_without_charge');
+    return c.finish('closed_without_charge');
   }
 
-  // The Stripe invoice that will carry this period: Stripe's renewal invoice, or one we create.
+  const stripeInvoiceId = await putOnStripeInvoice(c, invoice);
+  await reconcileWithStripe(c, invoice.invoiceId, stripeInvoiceId);
+
+  c.stage('awaiting_payment');
+  await c.waitFor(() => condition(() => c.paidEvent() !== undefined || c.failures() > 0));
+  if (c.paidEvent()) {
+    await recordPaid(c, invoice.invoiceId);
+    c.stage('paid');
+    return c.finish('paid');
+  }
+  await dun(c, invoice.invoiceId, stripeInvoiceId);
+  await recordPaid(c, invoice.invoiceId);
+  await db.setBillingStatus({ invoiceId: invoice.invoiceId, invoiceStatus: 'paid', subscriptionStatus: 'active', subscriptionId: input.subscriptionId });
+  c.stage('paid');
+  return c.finish('recovered');
+}
+
+/** The Stripe invoice that will carry this period (Stripe's renewal invoice, or one we create), with our lines on it, finalized. */
+async function putOnStripeInvoice(c: Close, invoice: RatedInvoice): Promise<string> {
+  const { input, v } = c;
   if (input.mode === 'renewal') {
-    stage('awaiting_stripe_invoice');
-    while (!(await waitFor(() => condition(() => ofInvoice('invoice.created').length > 0, input.timing.stripeInvoiceWaitWarnMs)))) {
+    c.stage('awaiting_stripe_invoice');
+    while (!(await c.waitFor(() => condition(() => c.ofInvoice('invoice.created').length > 0, input.timing.stripeInvoiceWaitWarnMs)))) {
       log.warn('Stripe renewal invoice has not arrived', { invoiceId: invoice.invoiceId, periodEnd: input.periodEnd });
       upsertSearchAttributes([{ key: BillingState, value: 'stripe_invoice_late' }]);
     }
-    v.stripeInvoiceId = ofInvoice('invoice.created')[0]!.invoice!.id;
+    v.stripeInvoiceId = c.ofInvoice('invoice.created')[0]!.invoice!.id;
   } else {
     v.stripeInvoiceId = await stripe.createStripeInvoice({ invoiceId: invoice.invoiceId, idempotencyKey: `stripe-invoice:${invoice.invoiceId}` });
   }
-  stage('pushing_lines');
+  const stripeInvoiceId = v.stripeInvoiceId;
+  c.stage('pushing_lines');
   const items: { lineNo: number; stripeInvoiceItemId: string }[] = [];
   for (const line of invoice.linesToPush) {
     const stripeInvoiceItemId = await stripe.pushInvoiceItem({
       invoiceId: invoice.invoiceId,
-      stripeInvoiceId: v.stripeInvoiceId,
+      stripeInvoiceId,
       line,
       // One key per line, derived from the line: a retry after a crash cannot add it twice.
       idempotencyKey: `invoice-item:${invoice.invoiceId}:${line.lineNo}`,
     });
     items.push({ lineNo: line.lineNo, stripeInvoiceItemId });
   }
-  await db.recordStripeInvoice({ invoiceId: invoice.invoiceId, stripeInvoiceId: v.stripeInvoiceId, items });
-  await stripe.finalizeStripeInvoice({ stripeInvoiceId: v.stripeInvoiceId, idempotencyKey: `finalize:${invoice.invoiceId}` });
+  await db.recordStripeInvoice({ invoiceId: invoice.invoiceId, stripeInvoiceId, items });
+  await stripe.finalizeStripeInvoice({ stripeInvoiceId, idempotencyKey: `finalize:${invoice.invoiceId}` });
+  return stripeInvoiceId;
+}
 
-  stage('awaiting_finalization');
-  await waitFor(() => condition(() => ofInvoice('invoice.finalized').length > 0 || paidEvent() !== undefined));
-  const finalized = ofInvoice('invoice.finalized')[0] ?? paidEvent()!;
-  const reconciled = await db.reconcileInvoice({
-    invoiceId: invoice.invoiceId,
-    stripeInvoiceId: v.stripeInvoiceId,
-    stripeTotalCents: finalized.invoice!.totalCents,
-  });
+/** Stripe's finalized total against ours: a mismatch fails the close, loudly. */
+async function reconcileWithStripe(c: Close, invoiceId: string, stripeInvoiceId: string): Promise<void> {
+  c.stage('awaiting_finalization');
+  await c.waitFor(() => condition(() => c.ofInvoice('invoice.finalized').length > 0 || c.paidEvent() !== undefined));
+  const finalized = c.ofInvoice('invoice.finalized')[0] ?? c.paidEvent()!;
+  const reconciled = await db.reconcileInvoice({ invoiceId, stripeInvoiceId, stripeTotalCents: finalized.invoice!.totalCents });
   if (!reconciled.matched) {
     // Fail the workflow itself, not just an activity: the UI lists it as Failed, with both totals,
     // and the invoice row says `mismatch`. Nothing is charged or marked paid behind a wrong total.
-    stage('reconciliation_mismatch');
+    c.stage('reconciliation_mismatch');
     throw ApplicationFailure.create({
       type: 'invoice_total_mismatch',
-      message: `Stripe invoice ${v.stripeInvoiceId} totals ${reconciled.stripeTotalCents} cents; internal invoice ${invoice.invoiceId} totals ${reconciled.internalTotalCents}`,
+      message: `Stripe invoice ${stripeInvoiceId} totals ${reconciled.stripeTotalCents} cents; internal invoice ${invoiceId} totals ${reconciled.internalTotalCents}`,
       nonRetryable: true,
       details: [reconciled],
     });
   }
+}
 
-  stage('awaiting_payment');
-  await waitFor(() => condition(() => paidEvent() !== undefined || failures() > 0));
-  if (paidEvent()) {
-    await recordPaid();
-    stage('paid');
-    await tellParent('paid');
-    finished = true;
-    return v;
-  }
-
-  // Dunning: retries after configured delays, then a grace period, then restriction until paid.
-  stage('dunning');
-  await db.setBillingStatus({ invoiceId: invoice.invoiceId, invoiceStatus: 'past_due', subscriptionStatus: 'past_due', subscriptionId: input.subscriptionId });
-  await tellParent('payment_failed');
+/** Dunning: retries after configured delays, then a grace period, then restriction until paid. Returns once paid. */
+async function dun(c: Close, invoiceId: string, stripeInvoiceId: string): Promise<void> {
+  const { input } = c;
+  c.stage('dunning');
+  await db.setBillingStatus({ invoiceId, invoiceStatus: 'past_due', subscriptionStatus: 'past_due', subscriptionId: input.subscriptionId });
+  await tellParent(input, 'payment_failed');
   for (const [i, delayMs] of input.timing.dunningRetryDelaysMs.entries()) {
-    if (await waitFor(() => clock.within(() => paidEvent() !== undefined, delayMs))) break;
+    if (await c.waitFor(() => c.clock.within(() => c.paidEvent() !== undefined, delayMs))) break;
     try {
-      await stripe.retryInvoicePayment({ stripeInvoiceId: v.stripeInvoiceId, idempotencyKey: `dunning:${invoice.invoiceId}:${i + 1}` });
+      await stripe.retryInvoicePayment({ stripeInvoiceId, idempotencyKey: `dunning:${invoiceId}:${i + 1}` });
     } catch (err) {
       // A decline is an answer, not an outage: the next retry (or the grace period) follows.
-      log.info('dunning retry declined', { invoiceId: invoice.invoiceId, attempt: i + 1, error: String(err) });
+      log.info('dunning retry declined', { invoiceId, attempt: i + 1, error: String(err) });
     }
   }
-  if (!paidEvent() && !(await waitFor(() => clock.within(() => paidEvent() !== undefined, input.timing.dunningGraceMs)))) {
-    await db.setBillingStatus({ invoiceId: invoice.invoiceId, invoiceStatus: 'past_due', subscriptionStatus: 'restricted', subscriptionId: input.subscriptionId });
-    stage('restricted');
-    await tellParent('restricted');
-    await waitFor(() => condition(() => paidEvent() !== undefined));
+  if (!c.paidEvent() && !(await c.waitFor(() => c.clock.within(() => c.paidEvent() !== undefined, input.timing.dunningGraceMs)))) {
+    await db.setBillingStatus({ invoiceId, invoiceStatus: 'past_due', subscriptionStatus: 'restricted', subscriptionId: input.subscriptionId });
+    c.stage('restricted');
+    await tellParent(input, 'restricted');
+    await c.waitFor(() => condition(() => c.paidEvent() !== undefined));
   }
-  await recordPaid();
-  await db.setBillingStatus({ invoiceId: invoice.invoiceId, invoiceStatus: 'paid', subscriptionStatus: 'active', subscriptionId: input.subscriptionId });
-  stage('paid');
-  await tellParent('recovered');
-  finished = true;
-  return v;
+}
 
-  function paidEvent(): StripeEventSummary | undefined {
-    return ofInvoice('invoice.paid')[0];
-  }
-  function failures(): number {
-    v.paymentFailures = ofInvoice('invoice.payment_failed').length;
-    return v.paymentFailures;
-  }
-  async function recordPaid(): Promise<void> {
-    const paid = paidEvent()!;
-    await db.recordInvoicePayment({ invoiceId: invoice.invoiceId, stripeEventId: paid.id, amountPaidCents: paid.invoice!.amountPaidCents, paidAt: paid.createdAt });
-  }
-  async function tellParent(outcome: PeriodOutcome['outcome']): Promise<void> {
-    try {
-      await getExternalWorkflowHandle(input.parentWorkflowId).signal(periodOutcomeSignal, {
-        workflowId: workflowInfo().workflowId,
-        periodStart: input.periodStart,
-        outcome,
-      });
-    } catch (err) {
-      // A canceled subscription's workflow may have ended; the outcome is in Postgres either way.
-      log.info('subscription workflow did not take the period outcome', { outcome, error: String(err) });
-    }
+async function recordPaid(c: Close, invoiceId: string): Promise<void> {
+  const paid = c.paidEvent()!;
+  await db.recordInvoicePayment({ invoiceId, stripeEventId: paid.id, amountPaidCents: paid.invoice!.amountPaidCents, paidAt: paid.createdAt });
+}
+
+async function tellParent(input: CloseBillingPeriodInput, outcome: PeriodOutcome['outcome']): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(input.parentWorkflowId).signal(periodOutcomeSignal, {
+      workflowId: workflowInfo().workflowId,
+      periodStart: input.periodStart,
+      outcome,
+    });
+  } catch (err) {
+    // A canceled subscription's workflow may have ended; the outcome is in Postgres either way.
+    log.info('subscription workflow did not take the period outcome', { outcome, error: String(err) });
   }
 }

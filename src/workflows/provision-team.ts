@@ -1,10 +1,8 @@
 /** Connects a team to billing: one Stripe customer per team, created once, its id stored. */
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { DB_ACTIVITY, STRIPE_ACTIVITY } from './options.js';
+import { dbActivities, stripeActivities } from './activity-proxies.js';
 
-const db = proxyActivities<Activities>(DB_ACTIVITY);
-const stripe = proxyActivities<Activities>(STRIPE_ACTIVITY);
+const db = dbActivities();
+const stripe = stripeActivities();
 
 export interface ProvisionTeamInput {
   teamId: string;

@@ -15,7 +15,6 @@ import type {
   ProrationResult,
   StartSubscriptionRequest,
   StartSubscriptionResult,
-  SubscriptionStatus,
   SubscriptionTiming,
   SubscriptionView,
 } from './subscription-messages.js';
@@ -35,18 +34,13 @@ export interface OpenClose {
   stripeInvoiceId: string | null;
 }
 
-export interface SubscriptionState {
-  status: SubscriptionStatus;
+/** What the state query shows (status, plan, seats, add-ons, period, cancellation, Stripe's id), and what the workflow needs beside it. */
+type ViewedState = Pick<SubscriptionView, 'status' | 'planVersionId' | 'seats' | 'addOns' | 'periodStart' | 'periodEnd' | 'cancelAtPeriodEnd' | 'stripeSubscriptionId'>;
+
+export interface SubscriptionState extends ViewedState {
   currency: string;
-  planVersionId: string;
-  seats: number;
-  addOns: string[];
-  periodStart: string | null;
-  periodEnd: string | null;
-  cancelAtPeriodEnd: boolean;
   checkoutCompleted: boolean;
   checkout: CheckoutResult | null;
-  stripeSubscriptionId: string | null;
   stripeSubscription: StripeSubscriptionSummary | null;
   /** Message ids already handled (Stripe event ids, request ids), bounded. */
   seen: string[];

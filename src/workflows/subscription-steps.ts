@@ -9,19 +9,17 @@ import {
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
-  proxyActivities,
   sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
 import { BillingPeriod, BillingState, SubscriptionId, TeamId } from '../shared/search-attributes.js';
 import { closeBillingPeriod } from './close-billing-period.js';
 import { iso, ms, wholeSecond } from './clock.js';
 import { workflowIds } from './ids.js';
-import { DB_ACTIVITY, STRIPE_ACTIVITY } from './options.js';
+import { dbActivities, stripeActivities } from './activity-proxies.js';
 import { nextPeriodEnd } from './periods.js';
 import type { StripeEventSummary } from './stripe-event.js';
 import type { WorkflowClock } from './workflow-clock.js';
@@ -57,8 +55,8 @@ import {
   type SubscriptionState,
 } from './subscription-state.js';
 
-const db = proxyActivities<Activities>(DB_ACTIVITY);
-const stripe = proxyActivities<Activities>(STRIPE_ACTIVITY);
+const db = dbActivities();
+const stripe = stripeActivities();
 
 /** One run of one subscription: its ids, its timing, and the state it carries across runs. */
 export interface SubscriptionRun {
@@ -75,16 +73,10 @@ function apply(run: SubscriptionRun, patch: StatePatch): void {
 }
 
 export async function createCheckout(run: SubscriptionRun, request: CheckoutRequest): Promise<CheckoutResult> {
-  const { subscriptionId, teamId, s } = run;
+  const { subscriptionId, s } = run;
   if (s.checkout) return s.checkout;
-  const stripeCustomerId = await ensureStripeCustomer(teamId);
-  const prices = await ensurePrices(s.planVersionId, s.addOns);
   const session = await stripe.createCheckoutSession({
-    subscriptionId,
-    teamId,
-    stripeCustomerId,
-    prices,
-    seats: s.seats,
+    ...(await itemsRequest(run)),
     successUrl: request.successUrl,
     cancelUrl: request.cancelUrl,
     idempotencyKey: `checkout:${subscriptionId}`,
@@ -100,18 +92,12 @@ export async function createCheckout(run: SubscriptionRun, request: CheckoutRequ
  * same step as a completed Checkout.
  */
 export async function startWithoutCheckout(run: SubscriptionRun): Promise<StartSubscriptionResult> {
-  const { subscriptionId, teamId, s } = run;
+  const { subscriptionId, s } = run;
   const start = s.start;
   if (!start) throw ApplicationFailure.nonRetryable('No start was requested', 'conflict');
   if (!s.checkoutCompleted) {
-    const stripeCustomerId = await ensureStripeCustomer(teamId);
-    const prices = await ensurePrices(s.planVersionId, s.addOns);
     const created = await stripe.createStripeSubscription({
-      subscriptionId,
-      teamId,
-      stripeCustomerId,
-      prices,
-      seats: s.seats,
+      ...(await itemsRequest(run)),
       addOns: s.addOns,
       collection: start.collection,
       daysUntilDue: start.daysUntilDue,
@@ -122,6 +108,14 @@ export async function startWithoutCheckout(run: SubscriptionRun): Promise<StartS
   }
   if (awaitsActivation(s)) await activate(run);
   return startResult(s);
+}
+
+/** What a Stripe request about the subscription's items names: the team's customer and the components' prices, each created once. */
+async function itemsRequest(run: SubscriptionRun) {
+  const { subscriptionId, teamId, s } = run;
+  const stripeCustomerId = await ensureStripeCustomer(teamId);
+  const prices = await ensurePrices(s.planVersionId, s.addOns);
+  return { subscriptionId, teamId, stripeCustomerId, prices, seats: s.seats };
 }
 
 async function ensureStripeCustomer(teamId: string): Promise<string> {

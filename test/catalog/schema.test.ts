@@ -6,7 +6,7 @@ import { PublishPlanSchema } from '../../src/catalog/schema.js';
 import { parseCatalogFile } from '../../src/catalog/catalog-file.js';
 import { type AppError } from '../../src/shared/errors.js';
 import { PROJECT_ROOT } from '../../src/shared/paths.js';
-import { zodFields } from '../../src/api/problem.js';
+import { zodFields } from '../../src/shared/zod-fields.js';
 
 const valid = {
   code: 'team-plan',

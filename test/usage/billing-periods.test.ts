@@ -1,7 +1,7 @@
 /** Billing periods: on demand, explicit, trimming, closing; late usage under both team policies. */
 import { describe, expect, it } from 'vitest';
 import { adminSql, appSql } from '../helpers/context.js';
-import { adjustmentsForInvoice, closeBillingPeriod, openBillingPeriod, pendingAdjustments, periodAt, periodCounters } from '../../src/usage/billing-periods.js';
+import { adjustmentsForInvoice, closeUsagePeriod, openBillingPeriod, pendingAdjustments, periodAt, periodCounters } from '../../src/usage/billing-periods.js';
 import { nextPeriodEnd } from '../../src/workflows/periods.js';
 import { createTeams, llmEvent, storageEvent, usageApp } from './fixtures.js';
 
@@ -110,7 +110,7 @@ describe('late usage', () => {
     const [team] = await createTeams(u.api, u.appId, 1, 'adjust');
     const { p1, p2 } = await twoPeriods(team!);
     await u.post([llmEvent(team!, { at: hourStart + minutes(10), inputTokens: 100 })]);
-    const closed = await closeBillingPeriod(appSql(), p1.periodId);
+    const closed = await closeUsagePeriod(appSql(), p1.periodId);
     expect(closed.period.status).toBe('closed');
 
     const late = llmEvent(team!, { at: hourStart + minutes(20), inputTokens: 40 });
@@ -125,12 +125,12 @@ describe('late usage', () => {
       [p1.periodId, 'llm.output_tokens', '100', [body.results[0]!.eventId]],
     ]);
 
-    const next = await closeBillingPeriod(appSql(), p2.periodId);
+    const next = await closeUsagePeriod(appSql(), p2.periodId);
     expect(next.adjustments.map((a) => a.adjustmentId)).toEqual(pending.map((a) => a.adjustmentId));
     expect(await adjustmentsForInvoice(appSql(), p2.periodId)).toHaveLength(2);
     expect(await pendingAdjustments(appSql(), team!)).toEqual([]);
     // Closing again changes nothing.
-    expect((await closeBillingPeriod(appSql(), p2.periodId)).adjustments).toHaveLength(2);
+    expect((await closeUsagePeriod(appSql(), p2.periodId)).adjustments).toHaveLength(2);
   });
 
   it('under the reject policy is rejected, not counted and not remembered, while a resend of counted usage stays a duplicate', async () => {
@@ -138,7 +138,7 @@ describe('late usage', () => {
     const { p1 } = await twoPeriods(team!);
     const counted = llmEvent(team!, { at: hourStart + minutes(10), inputTokens: 100 });
     await u.post([counted]);
-    await closeBillingPeriod(appSql(), p1.periodId);
+    await closeUsagePeriod(appSql(), p1.periodId);
 
     const late = llmEvent(team!, { at: hourStart + minutes(20), inputTokens: 40 });
     const { body } = await u.post([late, counted]);

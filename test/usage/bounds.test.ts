@@ -13,7 +13,7 @@ import { Dec, toMinor } from '../../src/shared/money.js';
 import { CatalogUsagePriceSchema, priceModelAmountMax } from '../../src/catalog/schema.js';
 import { rateUsagePrice } from '../../src/pricing/rate.js';
 import type { PriceModel } from '../../src/pricing/types.js';
-import { METERS, periodQuantityMax, unitAmountMaxUsd, type MeterDefinition } from '../../src/usage/meters.js';
+import { METERS, periodQuantityMax, unitAmountMaxUsd, type MeterDefinition } from '../../src/pricing/meters.js';
 import { priceModel } from '../pricing/arbitraries.js';
 import { createTeams, llmEvent, usageApp } from './fixtures.js';
 

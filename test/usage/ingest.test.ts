@@ -1,5 +1,6 @@
 /** POST /v1/usage: counting, statuses, dedup and conflicts within and across batches, team checks. */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ADMIN_TOKEN } from '../helpers/constants.js';
 import { adminSql, uniqueId } from '../helpers/context.js';
 import { createTeams, counters, key, llmEvent, quantity, usageApp, type UsageApp } from './fixtures.js';
 
@@ -9,6 +10,25 @@ beforeAll(async () => {
 });
 
 describe('reporting usage', () => {
+  const usageMetric = async (outcome: string): Promise<number> => {
+    const text = await (await u.api.request('GET', '/metrics', { token: TEST_ADMIN_TOKEN })).text();
+    const line = text.split('\n').find((l) => l.startsWith(`usage_events_total{outcome="${outcome}"}`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+
+  it('counts every status of a batch in usage_events_total', async () => {
+    const [team] = await createTeams(u.api, u.appId, 1);
+    const outcomes = ['accepted', 'duplicate', 'conflict', 'rejected'];
+    const before = await Promise.all(outcomes.map(usageMetric));
+    const first = llmEvent(team!, { inputTokens: 1 });
+    await u.post([first, llmEvent(team!, { inputTokens: 2 })]);
+    const old = { ...llmEvent(team!, { inputTokens: 3 }), timestamp: new Date(Date.now() - 400 * 24 * 3600_000).toISOString() };
+    const { body } = await u.post([first, { ...first, payload: { ...first.payload, inputTokens: 9 } }, llmEvent(team!, { inputTokens: 4 }), old]);
+    expect(body).toMatchObject({ accepted: 1, duplicates: 1, conflicts: 1, rejected: 1 });
+    const after = await Promise.all(outcomes.map(usageMetric));
+    expect(after.map((n, i) => n - before[i]!)).toEqual([3, 1, 1, 1]);
+  });
+
   it('counts an llm event into input and output token counters of its provider and model', async () => {
     const [team] = await createTeams(u.api, u.appId, 1);
     const { status, body } = await u.post([llmEvent(team!, { inputTokens: 1200, outputTokens: 350, cachedInputTokens: 800 })]);

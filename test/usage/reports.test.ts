@@ -5,7 +5,7 @@ import { appSql } from '../helpers/context.js';
 import { PublishPlanSchema } from '../../src/catalog/schema.js';
 import { publishPlanVersion } from '../../src/catalog/plan-versions.js';
 import { assignTeamPlan } from '../../src/catalog/team-plans.js';
-import { allocate } from '../../src/usage/priced-usage.js';
+import { allocate } from '../../src/billing/priced-usage.js';
 import { Dec } from '../../src/shared/money.js';
 import { createTeams, llmEvent, usageApp, type UsageApp } from './fixtures.js';
 

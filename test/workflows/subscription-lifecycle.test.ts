@@ -11,6 +11,8 @@ import { invoiceEvent, sendEvent } from '../helpers/stripe-webhooks.js';
 import { WorkflowFailedError } from '@temporalio/client';
 import { teamBalances } from '../../src/ledger/read.js';
 import { recordHistories } from '../helpers/histories.js';
+import { AppId, TeamId } from '../../src/shared/search-attributes.js';
+import { workflowIds } from '../../src/workflows/ids.js';
 
 const PERIOD_MS = 10_000;
 let api: TestApi;
@@ -50,6 +52,9 @@ describe('subscriptionLifecycle and closeBillingPeriod', () => {
   it('bills a period with a mid-period seat change exactly as computed by hand, and records the payment', async () => {
     const team = await billingTeam(api);
     const sub = await subscribe(api, team, planCode, 3);
+    // Started by the app's Checkout: searchable by the app.
+    const started = await api.deps.temporal.workflow.getHandle(workflowIds.subscription(sub.subscriptionId)).describe();
+    expect([started.typedSearchAttributes.get(AppId), started.typedSearchAttributes.get(TeamId)]).toEqual([team.appId, team.teamId]);
     await reportTokens(api, team, 50_000, 5); // 250,000 input tokens; 100,000 included
     const seats = await api.request('POST', `/v1/teams/${team.teamId}/subscription/seats`, {
       token: await team.token(),

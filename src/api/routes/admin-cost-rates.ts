@@ -2,7 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { DECIMAL_PATTERN } from '../../shared/money.js';
 import { listCostRates, publishCostRate } from '../../usage/cost-rates.js';
-import { METERS } from '../../usage/meters.js';
+import { METERS } from '../../pricing/meters.js';
 import { requireAdmin } from '../auth/admin.js';
 import { problemResponses, router } from '../openapi.js';
 

@@ -2,8 +2,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { LIMITS } from '../../shared/limits.js';
 import { validationError } from '../../shared/errors.js';
-import { usageAtoms } from '../../usage/priced-usage.js';
-import { checkRange, MARGIN_GROUP_KEYS, marginRows, parseInstant, type MarginGroupKey } from '../../usage/usage-views.js';
+import { usageAtoms } from '../../billing/priced-usage.js';
+import { checkRange, MARGIN_GROUP_KEYS, marginRows, parseInstant, type MarginGroupKey } from '../../billing/usage-views.js';
 import { requireAdmin } from '../auth/admin.js';
 import { IdSchema, problemResponses, router } from '../openapi.js';
 

@@ -9,7 +9,7 @@ import { getTeam } from '../../platform/teams.js';
 import { AppError, validationError, type FieldError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
 import { parseTimestamp } from '../../usage/timestamp.js';
-import { createSubscription } from '../../subscriptions/store.js';
+import { createSubscription } from '../../subscriptions/subscription-store.js';
 import { startThroughWorkflow } from '../../orchestration/subscriptions.js';
 import { teamNow } from '../../test-clocks/team-time.js';
 import { workflowIds } from '../../workflows/ids.js';

@@ -5,7 +5,7 @@ import { checkoutUrlSchema as CheckoutUrl, getApp } from '../../platform/apps.js
 import { getTeam } from '../../platform/teams.js';
 import { AppError, validationError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
-import { createSubscription } from '../../subscriptions/store.js';
+import { createSubscription } from '../../subscriptions/subscription-store.js';
 import { checkoutThroughWorkflow } from '../../orchestration/subscriptions.js';
 import { requireApp } from '../auth/app-token.js';
 import { problemResponses, router, TeamIdParam } from '../openapi.js';
@@ -22,7 +22,7 @@ export const CheckoutInput = z
   })
   .strict();
 
-const CheckoutResponse = z.object({
+export const CheckoutResponse = z.object({
   subscriptionId: z.string(),
   planVersionId: z.string(),
   status: z.string(),
@@ -86,6 +86,7 @@ export const checkout = router().openapi(
         : await checkoutThroughWorkflow({ client: temporal, taskQueue, timing: subscriptionTiming }, sql, row, {
             successUrl: successUrl!,
             cancelUrl: cancelUrl!,
+            appId: c.get('principal').appId,
           });
     if (!created) c.header('Idempotency-Replayed', 'true');
     return c.json({ subscriptionId: row.id, planVersionId: row.plan_version_id, status: row.status, ...session }, created ? 201 : 200);

@@ -8,7 +8,7 @@ import { problemResponses, router, TeamIdParam } from '../openapi.js';
 export const ENTITLEMENTS_CACHE_TTL_MS = 2_000;
 const cache = new Map<string, { value: TeamEntitlements; expiresAt: number }>();
 
-const Limit = z.object({
+export const Limit = z.object({
   meter: z.string().nullable(),
   value: z.string().nullable(),
   window: z.string(),
@@ -19,7 +19,7 @@ const Limit = z.object({
   exceeded: z.boolean(),
 });
 
-const Entitlements = z
+export const Entitlements = z
   .object({
     teamId: z.string(),
     planVersionId: z.string().nullable(),

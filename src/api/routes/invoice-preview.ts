@@ -10,7 +10,7 @@ import { requireApp } from '../auth/app-token.js';
 import { problemResponses, router, TeamIdParam } from '../openapi.js';
 import { ComputedLine } from './invoices.js';
 
-const InvoicePreview = z
+export const InvoicePreview = z
   .object({
     invoiceId: z.string().openapi({ description: 'The id the closed invoice will have' }),
     teamId: z.string(),

@@ -26,12 +26,12 @@ export const ComputedLine = z
   })
   .openapi('InvoiceLine');
 
-const Line = ComputedLine.extend({
+export const Line = ComputedLine.extend({
   stripeInvoiceItemId: z.string().nullable(),
   ledgerTransactionId: z.string().nullable(),
 });
 
-const Invoice = z
+export const Invoice = z
   .object({
     invoiceId: z.string(),
     teamId: z.string(),

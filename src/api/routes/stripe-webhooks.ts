@@ -21,6 +21,7 @@ import { routeStripeEvent } from '../../orchestration/stripe-events.js';
 import { parseStripeEnvelope } from '../../webhooks/stripe-envelope.js';
 import { verifyStripeSignature } from '../../webhooks/stripe-signature.js';
 import { parkUnmatched, parkUnprocessable } from '../../webhooks/parked-stripe-events.js';
+import { markRouted, storeStripeEvent } from '../../webhooks/stripe-event-store.js';
 import type { ApiDeps, ApiEnv } from '../deps.js';
 
 /** The route's entry in the OpenAPI document (the route itself reads the raw body, so it is a plain Hono route). */
@@ -75,23 +76,18 @@ export const stripeWebhooks = new Hono<ApiEnv>().post('/stripe', async (c) => {
     return c.json({ received: true, duplicate: !first, parked: 'unprocessable' }, 200);
   }
   const { event } = envelope;
-  const inserted = await sql`
-    insert into stripe_events (id, type, api_version, livemode, created, payload)
-    values (${event.id}, ${event.type}, ${event.api_version ?? null}, ${event.livemode}, ${new Date(event.created * 1000)}, ${sql.json(event as never)})
-    on conflict (id) do nothing
-    returning id`;
-  const [stored] = await sql<{ routed_at: Date | null }[]>`select routed_at from stripe_events where id = ${event.id}`;
-  if (stored!.routed_at !== null) {
+  const { inserted, routedAt } = await storeStripeEvent(sql, event);
+  if (routedAt !== null) {
     outcomes.inc({ outcome: 'duplicate' });
     return c.json({ received: true, duplicate: true }, 200);
   }
   const { routedTo, unmatched } = await routeOrPark(deps, event);
-  await sql`update stripe_events set routed_to = ${routedTo}, routed_at = now() where id = ${event.id} and routed_at is null`;
+  await markRouted(sql, event.id, routedTo);
   outcomes.inc({ outcome: unmatched ? 'unmatched' : routedTo ? 'routed' : 'ignored' });
   if (unmatched) {
     log.warn({ eventId: event.id, type: event.type }, 'stripe event parked: unmatched');
-    return c.json({ received: true, duplicate: inserted.length === 0, parked: 'unmatched' }, 200);
+    return c.json({ received: true, duplicate: !inserted, parked: 'unmatched' }, 200);
   }
   log.info({ eventId: event.id, type: event.type, routedTo }, 'stripe event routed');
-  return c.json({ received: true, duplicate: inserted.length === 0 }, 200);
+  return c.json({ received: true, duplicate: !inserted }, 200);
 });

@@ -9,19 +9,19 @@ import type { SignalDefinition } from '@temporalio/common';
 import { idempotent } from '../../platform/idempotency.js';
 import { AppError, notFound, validationError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
-import { currentSubscription, type SubscriptionRow } from '../../subscriptions/store.js';
-import { appliedChangeProration, signalSubscription, type SubscriptionWorkflows } from '../../orchestration/subscriptions.js';
+import { currentSubscription, subscriptionFacts, type SubscriptionRow } from '../../subscriptions/subscription-store.js';
+import { appliedChangeProration, changePlanThroughWorkflow, signalSubscription, type SubscriptionWorkflows } from '../../orchestration/subscriptions.js';
 import { INVOICE_ROUNDING_RULE } from '../../billing/period-lines.js';
 import { ComputedLine } from './invoices.js';
-import { workflowIds } from '../../workflows/ids.js';
-import { cancelSignal, changeAddOnsSignal, changePlanUpdate, changeSeatsSignal, type ProrationResult } from '../../workflows/subscription-messages.js';
+import { cancelSignal, changeAddOnsSignal, changeSeatsSignal, type ProrationResult } from '../../workflows/subscription-messages.js';
 import { requireApp } from '../auth/app-token.js';
 import { problemResponses, router, TeamIdParam } from '../openapi.js';
 import type { Context } from 'hono';
 import type { ApiEnv } from '../deps.js';
 import { idempotencyKey } from './checkout.js';
+import { workflowIds } from '../../workflows/ids.js';
 
-const SubscriptionSchema = z
+export const SubscriptionSchema = z
   .object({
     subscriptionId: z.string(),
     teamId: z.string(),
@@ -38,7 +38,7 @@ const SubscriptionSchema = z
   })
   .openapi('Subscription');
 
-const Proration = z
+export const Proration = z
   .object({
     effectiveAt: z.string().openapi({ description: 'The second the change took effect (Stripe prorates at whole seconds)' }),
     periodStart: z.string().nullable().openapi({ description: 'The period the change prorates; null on a replay after that period closed' }),
@@ -52,7 +52,7 @@ const Proration = z
   })
   .openapi('ChangeProration', { description: `The proration a change causes, computed by the code that closes the period. ${INVOICE_ROUNDING_RULE}` });
 
-const Accepted = z.object({
+export const Accepted = z.object({
   subscriptionId: z.string(),
   requestId: z.string(),
   status: z.enum(['accepted', 'applied', 'unchanged']).openapi({
@@ -62,20 +62,7 @@ const Accepted = z.object({
 });
 
 function view(row: SubscriptionRow) {
-  return {
-    subscriptionId: row.id,
-    teamId: row.team_id,
-    status: row.status,
-    planVersionId: row.plan_version_id,
-    seats: row.seats,
-    addOns: row.add_ons,
-    currentPeriodStart: row.current_period_start?.toISOString() ?? null,
-    currentPeriodEnd: row.current_period_end?.toISOString() ?? null,
-    cancelAtPeriodEnd: row.cancel_at_period_end,
-    stripeSubscriptionId: row.stripe_subscription_id,
-    workflowId: workflowIds.subscription(row.id),
-    createdAt: row.created_at.toISOString(),
-  };
+  return { subscriptionId: row.id, teamId: row.team_id, ...subscriptionFacts(row), workflowId: workflowIds.subscription(row.id), createdAt: row.created_at.toISOString() };
 }
 
 async function liveSubscription(c: Context<ApiEnv>, teamId: string): Promise<SubscriptionRow> {
@@ -221,15 +208,12 @@ export const subscription = router()
       const { teamId } = c.req.valid('param');
       const { planCode } = c.req.valid('json');
       const key = idempotencyKey(c);
-      const { sql, temporal } = c.get('deps');
+      const { sql } = c.get('deps');
       const row = await liveSubscription(c, teamId);
       const plan = await getLatestPlanVersion(sql, planCode);
       if (plan.id === row.plan_version_id) throw new AppError('conflict', `The subscription is already on ${plan.id}`);
       const { response } = await idempotent<ProrationResult>(sql, `plan:${row.id}`, key, { planVersionId: plan.id }, () =>
-        temporal.workflow.getHandle(workflowIds.subscription(row.id)).executeUpdate(changePlanUpdate, {
-          args: [{ requestId: key, planVersionId: plan.id }],
-          updateId: `plan:${key}`,
-        }),
+        changePlanThroughWorkflow(workflows(c), row.id, { requestId: key, planVersionId: plan.id }),
       );
       // The update answered the sums; the recorded change gives the lines (the same computation).
       const proration = await appliedChangeProration(sql, row.id, key, 0);

@@ -5,10 +5,11 @@ import { AppError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
 import { EVENT_TYPES } from '../../usage/event-registry.js';
 import { ingestUsage } from '../../usage/ingest.js';
-import { METERS } from '../../usage/meters.js';
-import { usageAtoms } from '../../usage/priced-usage.js';
-import { checkRange, parseInstant, usageRows } from '../../usage/usage-views.js';
+import { METERS } from '../../pricing/meters.js';
+import { usageAtoms } from '../../billing/priced-usage.js';
+import { checkRange, parseInstant, usageRows } from '../../billing/usage-views.js';
 import { requireApp } from '../auth/app-token.js';
+import { countUsageOutcomes } from '../metrics.js';
 import type { ApiEnv } from '../deps.js';
 import { IdSchema, problemResponses, router, TeamIdParam } from '../openapi.js';
 
@@ -27,7 +28,7 @@ const UsageEventDoc = z
 
 const UsageBatchDoc = z.object({ events: z.array(UsageEventDoc) }).openapi('UsageBatch');
 
-const UsageResult = z
+export const UsageResult = z
   .object({
     results: z.array(
       z.object({
@@ -64,7 +65,7 @@ const Instant = z
   .union([z.iso.date(), z.iso.datetime({ offset: true })])
   .openapi({ description: 'A UTC day (YYYY-MM-DD, meaning its midnight) or an ISO timestamp', example: '2026-11-01' });
 
-const UsageRowSchema = z
+export const UsageRowSchema = z
   .object({
     periodId: z.string(),
     periodStart: z.string(),
@@ -81,6 +82,8 @@ const UsageRowSchema = z
     note: z.enum(['no_plan', 'no_price']).optional().openapi({ description: 'Why the price is 0' }),
   })
   .openapi('UsageRow');
+
+export const TeamUsageSchema = z.object({ teamId: z.string(), from: z.string(), to: z.string(), granularity: z.enum(['period', 'day']), rows: z.array(UsageRowSchema) });
 
 usage.openapi(
   createRoute({
@@ -109,7 +112,7 @@ usage.openapi(
     responses: {
       200: {
         description: 'Usage rows',
-        content: { 'application/json': { schema: z.object({ teamId: z.string(), from: z.string(), to: z.string(), granularity: z.enum(['period', 'day']), rows: z.array(UsageRowSchema) }) } },
+        content: { 'application/json': { schema: TeamUsageSchema } },
       },
       ...problemResponses,
     },
@@ -148,6 +151,7 @@ usage.openapi(
     const { sql, directory } = c.get('deps');
     const principal = c.get('principal');
     const result = await ingestUsage(sql, directory, { appId: principal.appId, teamId: principal.teamId }, await jsonBody(c));
+    countUsageOutcomes(c.get('metrics').usageEvents, result);
     return c.json(result, 200);
   },
 );

@@ -2,8 +2,9 @@
 import { validationError } from '../shared/errors.js';
 import { LIMITS } from '../shared/limits.js';
 import { Dec } from '../shared/money.js';
-import { METERS, isMeterCode } from './meters.js';
+import { METERS, isMeterCode } from '../pricing/meters.js';
 import { priceString, type UsageAtom } from './priced-usage.js';
+import type { UsageRow } from '../../sdk/src/types.js';
 
 const DAY_MS = 86_400_000;
 
@@ -20,22 +21,8 @@ export function checkRange(from: Date, to: Date): void {
   }
 }
 
-export interface UsageRow {
-  periodId: string;
-  periodStart: string;
-  periodEnd: string;
-  periodStatus: 'open' | 'closed';
-  day?: string;
-  meter: string;
-  unit: string;
-  dimensions: Record<string, string>;
-  quantity: string;
-  events: number;
-  /** Estimated charge so far, in `currency` (0 without a plan). */
-  price: string;
-  currency: string | null;
-  note?: 'no_plan' | 'no_price';
-}
+/** A row of the usage read API: the SDK's type is the one definition of the wire shape (test/types/sdk-contract.ts holds the api's schema to it). */
+export type { UsageRow } from '../../sdk/src/types.js';
 
 /** The read API's rows: per period (and day), meter and dimension set. */
 export function usageRows(atoms: readonly UsageAtom[], byDay: boolean): UsageRow[] {

@@ -1,7 +1,8 @@
 /**
- * Subscriptions in Postgres: created at checkout (idempotent by the team's request key), then changed
- * only by the subscription workflow's activities. Every change is also appended to
- * subscription_changes, which period close reads to prorate.
+ * The one owner of `subscriptions` and `subscription_changes`: every statement on them is here.
+ * Subscriptions are created at checkout (idempotent by the team's request key), then changed only by
+ * the subscription workflow's activities (through src/subscriptions/lifecycle.ts). Every change is
+ * also appended to subscription_changes, which period close reads to prorate.
  */
 import { randomBytes } from 'node:crypto';
 import type { Queryable, Sql } from '../shared/db.js';
@@ -9,7 +10,6 @@ import { inTransaction } from '../shared/db.js';
 import { requestHash } from '../shared/crypto.js';
 import { AppError, idempotencyConflict, notFound } from '../shared/errors.js';
 import type { CollectionMethod, SubscriptionStatus } from '../workflows/subscription-messages.js';
-import type { SubscriptionState } from '../workflows/subscription-state.js';
 
 export interface SubscriptionRow {
   id: string;
@@ -42,6 +42,20 @@ export interface NewSubscription {
   idempotencyKey: string;
   /** An operator's start without Checkout; absent: a Checkout. */
   operator?: { collection: CollectionMethod; daysUntilDue: number | null; startsAt: string | null };
+}
+
+/** A subscription as the api shows it and as its workflow starts from it: names and instants of the wire. */
+export function subscriptionFacts(row: SubscriptionRow) {
+  return {
+    status: row.status,
+    planVersionId: row.plan_version_id,
+    seats: row.seats,
+    addOns: row.add_ons,
+    currentPeriodStart: row.current_period_start?.toISOString() ?? null,
+    currentPeriodEnd: row.current_period_end?.toISOString() ?? null,
+    cancelAtPeriodEnd: row.cancel_at_period_end,
+    stripeSubscriptionId: row.stripe_subscription_id,
+  };
 }
 
 export function newSubscriptionId(): string {
@@ -103,27 +117,72 @@ export async function subscriptionByStripeId(sql: Queryable, stripeSubscriptionI
   return row ?? null;
 }
 
-/** The state a subscription workflow starts from, read from the row (first run, or a restart). */
-export function initialWorkflowState(row: SubscriptionRow, currency: string): SubscriptionState {
-  return {
-    status: row.status,
-    currency,
-    planVersionId: row.plan_version_id,
-    seats: row.seats,
-    addOns: row.add_ons,
-    periodStart: row.current_period_start?.toISOString() ?? null,
-    periodEnd: row.current_period_end?.toISOString() ?? null,
-    cancelAtPeriodEnd: row.cancel_at_period_end,
-    checkoutCompleted: row.status !== 'incomplete',
-    checkout: null,
-    stripeSubscriptionId: row.stripe_subscription_id,
-    stripeSubscription: null,
-    seen: [],
-    inbox: [],
-    closes: [],
-    pendingInvoiceEvents: [],
-    planChanges: [],
-  };
+/** The subscription of a Checkout session, else the team's newest one still waiting for its Checkout (local Stripe tools). */
+export async function subscriptionAwaitingCheckout(sql: Queryable, ref: { checkoutSessionId: string } | { teamId: string }): Promise<SubscriptionRow | null> {
+  const [row] =
+    'checkoutSessionId' in ref
+      ? await sql<SubscriptionRow[]>`select * from subscriptions where stripe_checkout_session_id = ${ref.checkoutSessionId}`
+      : await sql<SubscriptionRow[]>`
+          select * from subscriptions where team_id = ${ref.teamId} and status = 'incomplete' and stripe_checkout_session_id is not null
+          order by created_at desc limit 1`;
+  return row ?? null;
+}
+
+/** The first Checkout session stays: a retried activity never replaces it. */
+export async function recordCheckoutSession(sql: Queryable, input: { subscriptionId: string; checkoutSessionId: string; checkoutUrl: string }): Promise<void> {
+  await sql`
+    update subscriptions set stripe_checkout_session_id = ${input.checkoutSessionId}, stripe_checkout_url = ${input.checkoutUrl}, updated_at = now()
+    where id = ${input.subscriptionId} and stripe_checkout_session_id is null`;
+}
+
+/** Live at Stripe: its subscription, its items by component, and the first period. */
+export async function markActive(
+  tx: Queryable,
+  input: { subscriptionId: string; stripeSubscriptionId: string; items: Record<string, string>; periodStart: string; periodEnd: string },
+): Promise<void> {
+  await tx`
+    update subscriptions set status = 'active', stripe_subscription_id = ${input.stripeSubscriptionId}, stripe_items = ${tx.json(input.items)},
+           current_period_start = ${input.periodStart}, current_period_end = ${input.periodEnd}, updated_at = now()
+    where id = ${input.subscriptionId}`;
+}
+
+/** The parts of a subscription a change request sets (absent: unchanged). */
+export interface ShapeUpdate {
+  seats?: number | undefined;
+  addOns?: string[] | undefined;
+  cancelAtPeriodEnd?: boolean | undefined;
+  planVersionId?: string | undefined;
+}
+
+export async function updateShape(tx: Queryable, subscriptionId: string, update: ShapeUpdate): Promise<void> {
+  if (update.seats !== undefined) await tx`update subscriptions set seats = ${update.seats}, updated_at = now() where id = ${subscriptionId}`;
+  if (update.addOns !== undefined) await tx`update subscriptions set add_ons = ${tx.json(update.addOns)}, updated_at = now() where id = ${subscriptionId}`;
+  if (update.cancelAtPeriodEnd !== undefined) {
+    await tx`update subscriptions set cancel_at_period_end = ${update.cancelAtPeriodEnd}, updated_at = now() where id = ${subscriptionId}`;
+  }
+  if (update.planVersionId !== undefined) await tx`update subscriptions set plan_version_id = ${update.planVersionId}, updated_at = now() where id = ${subscriptionId}`;
+}
+
+/** The current period's bounds (a roll sets both, Stripe moving the end sets only the end). */
+export async function setCurrentPeriod(tx: Queryable, subscriptionId: string, period: { start?: string; end: string }): Promise<void> {
+  if (period.start === undefined) {
+    await tx`update subscriptions set current_period_end = ${period.end}, updated_at = now() where id = ${subscriptionId}`;
+    return;
+  }
+  await tx`
+    update subscriptions set current_period_start = ${period.start}, current_period_end = ${period.end}, updated_at = now()
+    where id = ${subscriptionId}`;
+}
+
+export async function markCanceled(tx: Queryable, subscriptionId: string): Promise<void> {
+  await tx`update subscriptions set status = 'canceled', updated_at = now() where id = ${subscriptionId}`;
+}
+
+/** Dunning moves a live subscription between active, past due and restricted; an ended one stays ended. */
+export async function setDunningStatus(tx: Queryable, subscriptionId: string, status: SubscriptionStatus): Promise<void> {
+  await tx`
+    update subscriptions set status = ${status}, updated_at = now()
+    where id = ${subscriptionId} and status in ('active', 'past_due', 'restricted')`;
 }
 
 export type ChangeKind = 'activated' | 'seats' | 'add_ons' | 'plan' | 'cancel' | 'status' | 'period';
@@ -169,13 +228,10 @@ export async function changeWithLaterOnes(sql: Queryable, subscriptionId: string
     order by c.effective_at, c.id`;
 }
 
-/**
- * The usage period of a subscription period, found by its end: a subscription's first usage period
- * may start a moment after the Stripe period (see openSubscriptionUsagePeriod), its end never moves.
- */
-export async function subscriptionUsagePeriod(sql: Queryable, teamId: string, periodEnd: string): Promise<{ id: bigint; period_start: Date }> {
-  const [period] = await sql<{ id: bigint; period_start: Date }[]>`
-    select id, period_start from billing_periods where team_id = ${teamId} and period_end = ${periodEnd} and source = 'explicit'`;
-  if (!period) throw notFound(`Usage period of team ${teamId} ending ${periodEnd}`);
-  return period;
+/** Whether the subscription rolled into a period starting at `periodEnd` (it renewed rather than ended there). */
+export async function rolledPast(sql: Queryable, subscriptionId: string, periodEnd: string): Promise<boolean> {
+  const [row] = await sql`
+    select 1 from subscription_changes
+    where subscription_id = ${subscriptionId} and kind = 'period' and effective_at = ${periodEnd} and detail ? 'periodStart'`;
+  return row !== undefined;
 }
