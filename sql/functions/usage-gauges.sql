@@ -8,10 +8,12 @@ returns numeric language sql immutable as $$ select extract(epoch from p_end - p
 -- Average of a gauge over a period from its integral: the time_weighted quantity, i.e.
 -- round(area / period ms, 6) half away from zero, computed exactly with integer division: numeric
 -- division first rounds to a scale of its own choosing, and rounding twice can move the last digit.
+-- One expression without FROM, so the planner inlines it (a gauge step evaluates it four times; a
+-- call that is not inlined starts an executor of its own each time).
 create or replace function usage_time_weighted(p_area numeric, p_start timestamptz, p_end timestamptz)
 returns numeric language sql immutable as $$
-  select sign(p_area) * (div(abs(p_area) * 1000000, x.len) + (2 * mod(abs(p_area) * 1000000, x.len) >= x.len)::int) * 0.000001
-  from (select usage_period_ms(p_start, p_end) as len) x
+  select sign(p_area) * (div(abs(p_area) * 1000000, usage_period_ms(p_start, p_end))
+                         + (2 * mod(abs(p_area) * 1000000, usage_period_ms(p_start, p_end)) >= usage_period_ms(p_start, p_end))::int) * 0.000001
 $$;
 
 -- Applies a gauge step of `p_delta` (new value minus the value it replaces) over [p_from, p_to) to

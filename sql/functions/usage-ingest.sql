@@ -116,9 +116,12 @@ begin
     into ev
     from rows from (jsonb_to_recordset(p_events) as (i int, k text, t text, team text, at timestamptz, h text, p jsonb, s text))
          with ordinality as e(i, k, t, team, at, h, p, s, ord)
-    -- A team on a test clock lives in the clock's time: its window is judged at frozen_time.
-    left join teams tt on tt.id = e.team
-    left join test_clocks tc on tc.id = tt.test_clock_id;
+    -- A team on a test clock lives in the clock's time: its window is judged at frozen_time. Lateral:
+    -- one probe of the teams' key per event (a join let the planner read the whole teams table for a
+    -- call of one event).
+    left join lateral (
+      select c.frozen_time from teams tt join test_clocks c on c.id = tt.test_clock_id where tt.id = e.team
+    ) tc on true;
   if ev is null then return; end if;
 
   -- 1. Share-lock the teams' buckets, in bucket order: a period close (exclusive) waits for us.

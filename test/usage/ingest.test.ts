@@ -91,6 +91,32 @@ describe('reporting usage', () => {
     expect((await u.post([event])).body.results[0]!.status).toBe('accepted');
     expect((await other.post([event])).body.results[0]!.status).toBe('accepted');
   });
+
+  it('judges each event of one batch in its own team\'s time: a team on a test clock at its clock, the others at now', async () => {
+    // usage_ingest looks each event's team up by its key for the clock (issue #16: it had read the
+    // whole teams table for every call); a batch mixing both kinds of team still gets both windows.
+    const [clocked, plain] = await createTeams(u.api, u.appId, 2);
+    const clockId = `clock_${uniqueId('c').replace(/[^A-Za-z0-9]/g, '').slice(0, 30)}`;
+    const frozenMs = Date.parse('2027-06-01T00:00:00Z');
+    await adminSql()`insert into test_clocks (id, frozen_time, idempotency_key, request_hash) values (${clockId}, ${new Date(frozenMs)}, ${clockId}, '\\x00')`;
+    await adminSql()`update teams set test_clock_id = ${clockId} where id = ${clocked!}`;
+    const now = Date.now();
+    const { status, body } = await u.post([
+      llmEvent(clocked!, { at: frozenMs, inputTokens: 1 }),
+      llmEvent(clocked!, { at: now, inputTokens: 2 }),
+      llmEvent(plain!, { at: now, inputTokens: 3 }),
+      llmEvent(plain!, { at: frozenMs, inputTokens: 4 }),
+    ]);
+    expect(status).toBe(200);
+    expect(body.results.map((r) => [r.status, r.reason])).toEqual([
+      ['accepted', undefined],
+      ['rejected', 'timestamp_too_old'],
+      ['accepted', undefined],
+      ['rejected', 'timestamp_in_future'],
+    ]);
+    expect(await quantity(clocked!, 'llm.input_tokens')).toBe('1');
+    expect(await quantity(plain!, 'llm.input_tokens')).toBe('3');
+  });
 });
 
 describe('team checks', () => {
