@@ -30,6 +30,8 @@ const BATCH = 100;
 const BASELINE_MINUTE = 5;
 const SAMPLE_MS = 60_000;
 const MB = 1024 * 1024;
+/** How often the database's active sessions are sampled for what they wait on. */
+const WAIT_SAMPLE_MS = 250;
 
 function option(args: string[], name: string, fallback: number): number {
   const arg = args.find((a) => a.startsWith(`--${name}=`)) ?? (args.includes(`--${name}`) ? `--${name}=${args[args.indexOf(`--${name}`) + 1]}` : undefined);
@@ -80,6 +82,10 @@ interface Minute {
   db_indexes_mb: number;
   usage_events: number;
   invoices_paid: number;
+  /** What the database's active sessions waited on, sampled every WAIT_SAMPLE_MS: the five most seen. */
+  db_waits: Record<string, number>;
+  /** The minute's ten slowest requests: latency (ms) and when they started, in seconds into the period cycle. */
+  slowest: { ms: number; at_s: number }[];
 }
 
 export async function run(ctx: BenchContext): Promise<BenchFigures> {
@@ -120,32 +126,40 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
       }
       return token;
     };
-    let window: { latencies: number[]; errors: number } = { latencies: [], errors: 0 };
+    type Window = { latencies: number[]; starts: number[]; errors: number; waits: Map<string, number> };
+    const newWindow = (): Window => ({ latencies: [], starts: [], errors: 0, waits: new Map() });
+    let window = newWindow();
     let totalErrors = 0;
+    const errorSamples: { minute: number; status: number; body: string }[] = [];
     let totalRequests = 0;
     const send = async () => {
       const body = JSON.stringify({ events: Array.from({ length: BATCH }, () => newEvent(teams)) });
       const auth = await freshToken();
       const t0 = performance.now();
-      const status = await new Promise<number>((resolve) => {
+      // The answer's body is kept only for an error: what went wrong goes into the results.
+      const { status, text } = await new Promise<{ status: number; text: string }>((resolve) => {
         const req = request(
           { agent, host: '127.0.0.1', port: apiProc.port, path: '/v1/usage', method: 'POST', headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
           (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-            res.on('error', () => resolve(0));
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => res.statusCode !== 200 && chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8').slice(0, 300) }));
+            res.on('error', (e) => resolve({ status: 0, text: e.message }));
           },
         );
-        req.setTimeout(30_000, () => req.destroy());
-        req.on('error', () => resolve(0));
+        req.setTimeout(30_000, () => req.destroy(new Error('no answer in 30 s')));
+        req.on('error', (e) => resolve({ status: 0, text: e.message }));
         req.end(body);
       });
       const w = window;
       w.latencies.push(performance.now() - t0);
+      w.starts.push(t0);
       totalRequests++;
       if (status !== 200) {
         w.errors++;
         totalErrors++;
+        if (errorSamples.length < 20) errorSamples.push({ minute: Math.floor((t0 - started) / SAMPLE_MS) + 1, status, body: text });
+        ctx.log(`error: ${status} ${text}`);
       }
     };
 
@@ -159,8 +173,13 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     };
     const sample = async (minute: number): Promise<Minute> => {
       const w = window;
-      window = { latencies: [], errors: 0 };
+      window = newWindow();
       const sorted = [...w.latencies].sort((a, b) => a - b);
+      const slowest = w.latencies
+        .map((ms, i) => ({ ms: round(ms), at_s: round((((w.starts[i]! - started) / 1000) % periodSeconds), 1) }))
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 10);
+      const db_waits = Object.fromEntries([...w.waits].sort((a, b) => b[1] - a[1]).slice(0, 5));
       const [apiMetrics, workerMetrics, db, paid] = await Promise.all([
         metricsText(`${http.base}/metrics`, ADMIN_TOKEN),
         metricsText(`http://127.0.0.1:${workerProc.port}/metrics`),
@@ -185,6 +204,8 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
         db_indexes_mb: round(db.indexes),
         usage_events: db.events,
         invoices_paid: paid[0]!.n,
+        db_waits,
+        slowest,
       };
     };
 
@@ -192,6 +213,17 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     const start = await dbSizes();
     const started = performance.now();
     const deadline = started + minutes * SAMPLE_MS;
+    // Where time goes when latency spikes: what the api's and worker's sessions are waiting on
+    // (a lock, I/O, WAL), counted per minute. Cheap: one read of pg_stat_activity per sample.
+    const waitSampler = setInterval(() => {
+      const w = window;
+      admin<{ w: string }[]>`
+        select coalesce(wait_event_type || ':' || wait_event, 'CPU') || ' ' || coalesce(application_name, '') as w
+        from pg_stat_activity
+        where state = 'active' and backend_type = 'client backend' and pid <> pg_backend_pid() and application_name not like 'bench-soak%'`
+        .then((rows) => rows.forEach((r) => w.waits.set(r.w, (w.waits.get(r.w) ?? 0) + 1)))
+        .catch(() => undefined);
+    }, WAIT_SAMPLE_MS);
     // The sampler runs beside the load, never in its way: a sample takes a few database reads.
     const sampler = (async () => {
       for (let k = 1; k <= minutes; k++) {
@@ -201,7 +233,8 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
         ctx.log(
           `min ${m.minute}: ${m.requests} req, ${m.errors} err, p50 ${m.p50_ms} p99 ${m.p99_ms} ms, load ${m.loadavg1}; ` +
             `api rss ${m.api_rss_mb} heap ${m.api_heap_used_mb}/${m.api_heap_total_mb} MB; worker rss ${m.worker_rss_mb} heap ${m.worker_heap_used_mb}/${m.worker_heap_total_mb} MB, ${m.worker_cached_workflows} cached; ` +
-            `db ${m.db_tables_mb}+${m.db_indexes_mb} MB, ~${m.usage_events} events, ${m.invoices_paid} paid`,
+            `db ${m.db_tables_mb}+${m.db_indexes_mb} MB, ~${m.usage_events} events, ${m.invoices_paid} paid; ` +
+            `waits ${JSON.stringify(m.db_waits)}; slowest ${m.slowest.slice(0, 5).map((x) => `${x.ms}ms@${x.at_s}s`).join(' ')}`,
         );
       }
     })();
@@ -216,7 +249,9 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     }
     await Promise.all(inFlight);
     await sampler;
+    clearInterval(waitSampler);
     ctx.detail.minutes = series;
+    ctx.detail.errors = errorSamples;
 
     const base = series[Math.min(BASELINE_MINUTE, series.length) - 1]!;
     const last = series[series.length - 1]!;
