@@ -84,7 +84,7 @@ interface Minute {
   invoices_paid: number;
   /** What the database's active sessions waited on, sampled every WAIT_SAMPLE_MS: the five most seen. */
   db_waits: Record<string, number>;
-  /** The minute's ten slowest requests: latency (ms) and when they started, in seconds into the period cycle. */
+  /** The minute's ten slowest requests: latency (ms) and when they started, in seconds since the load began modulo period-seconds (closes recur at one phase of it). */
   slowest: { ms: number; at_s: number }[];
 }
 
