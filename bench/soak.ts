@@ -103,6 +103,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
   const api = apiProc.start();
   const worker = workerProc.start();
   let simulation: { stop(): Promise<void> } | null = null;
+  let waitSampler: NodeJS.Timeout | undefined;
   try {
     await Promise.all([waitReady(apiProc), waitReady(workerProc)]);
     const http = httpApi(apiProc.port);
@@ -215,7 +216,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     const deadline = started + minutes * SAMPLE_MS;
     // Where time goes when latency spikes: what the api's and worker's sessions are waiting on
     // (a lock, I/O, WAL), counted per minute. Cheap: one read of pg_stat_activity per sample.
-    const waitSampler = setInterval(() => {
+    waitSampler = setInterval(() => {
       const w = window;
       admin<{ w: string }[]>`
         select coalesce(wait_event_type || ':' || wait_event, 'CPU') || ' ' || coalesce(application_name, '') as w
@@ -249,7 +250,6 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     }
     await Promise.all(inFlight);
     await sampler;
-    clearInterval(waitSampler);
     ctx.detail.minutes = series;
     ctx.detail.errors = errorSamples;
 
@@ -291,6 +291,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
       zero_errors: totalErrors === 0,
     };
   } finally {
+    clearInterval(waitSampler);
     await simulation?.stop();
     await api.stop();
     await worker.stop();

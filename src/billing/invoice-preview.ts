@@ -64,6 +64,7 @@ export async function previewInvoice(sql: Sql, teamId: string, timing: { periodM
       usagePeriodId: usagePeriod.id,
       // What closing the period would assign to its invoice: late usage of earlier periods not yet invoiced.
       adjustments: (await pendingAdjustments(tx, teamId)).filter((a) => a.periodId !== usagePeriod.id.toString()),
+      closed: false,
     });
     const currency = inputs.end.plan.currency;
     const lines = periodLines(inputs);

@@ -1,14 +1,15 @@
 /**
- * Invoices one subscription period, in one Postgres transaction: closes its usage period (later usage
- * arrives late), reads the subscription as it ended the period, its changes, the period's usage
- * counters and the late usage assigned to it, prices them with the plan versions
+ * Invoices one subscription period. First it closes the usage period in a short transaction of its
+ * own (later usage arrives late); the close holds the team's usage lock exclusively, so it is kept
+ * short. Then, in one transaction, it reads the subscription as it ended the period, its changes, the period's usage
+ * counters as they stood at the close and the late usage assigned to it, prices them with the plan versions
  * (src/billing/period-lines.ts), writes the invoice and posts it to the ledger. All or nothing, and
  * idempotent: a period already invoiced returns its stored invoice unchanged.
  */
 import { getPlanVersion, type PlanVersion } from '../catalog/plan-versions.js';
 import { inTransaction, type Queryable, type Sql } from '../shared/db.js';
 import { notFound } from '../shared/errors.js';
-import { adjustmentsForInvoice, closeUsagePeriod, periodCounters, type UsageAdjustment } from '../usage/billing-periods.js';
+import { adjustmentsForInvoice, closeUsagePeriod, periodCounters, periodCountersAtClose, type UsageAdjustment } from '../usage/billing-periods.js';
 import { postInvoice } from './invoice-posting.js';
 import { getSubscription, shapeChanges, type ChangeRow, type SubscriptionRow } from '../subscriptions/subscription-store.js';
 import { subscriptionUsagePeriod } from '../subscriptions/usage-period.js';
@@ -105,7 +106,7 @@ async function adjustmentInputs(tx: Queryable, adjustments: UsageAdjustment[], t
 export async function periodInputs(
   db: Queryable,
   sub: SubscriptionRow,
-  input: { periodStart: string; periodEnd: string; nextPeriodEnd: string | null; usagePeriodId: bigint | string; adjustments: UsageAdjustment[] },
+  input: { periodStart: string; periodEnd: string; nextPeriodEnd: string | null; usagePeriodId: bigint | string; adjustments: UsageAdjustment[]; closed: boolean },
 ): Promise<PeriodInputs> {
   const plan = planLoader(db);
   const current: SubscriptionShape = { plan: await plan(sub.plan_version_id), seats: sub.seats, addOns: sub.add_ons };
@@ -120,26 +121,31 @@ export async function periodInputs(
     end,
     changes: await reconstructChanges(end, await shapeChanges(db, sub.id, input.periodStart, input.periodEnd), plan),
     // Usage of the whole period is priced by the plan version it ends on (documented in README).
-    usage: { plan: end.plan, counters: await periodCounters(db, input.usagePeriodId) },
+    usage: { plan: end.plan, counters: await (input.closed ? periodCountersAtClose : periodCounters)(db, input.usagePeriodId) },
     adjustments: await adjustmentInputs(db, input.adjustments, sub.team_id, plan),
   };
 }
 
 export async function invoicePeriod(sql: Sql, input: RatePeriodInput): Promise<RatedInvoice> {
   const invoiceId = invoiceIdFor(input.subscriptionId, input.periodStart);
+  const periodId = await inTransaction(sql, async (tx) => {
+    const sub = await getSubscription(tx, input.subscriptionId);
+    const period = await subscriptionUsagePeriod(tx, sub.team_id, input.periodEnd);
+    await closeUsagePeriod(tx, period.id);
+    return period.id;
+  });
   return inTransaction(sql, async (tx) => {
     const sub = await getSubscription(tx, input.subscriptionId);
     const stripeCustomerId = await stripeCustomerOf(tx, sub.team_id);
     if (!stripeCustomerId) throw notFound(`Stripe customer of team ${sub.team_id}`);
-    const period = await subscriptionUsagePeriod(tx, sub.team_id, input.periodEnd);
-    await closeUsagePeriod(tx, period.id);
 
     const inputs = await periodInputs(tx, sub, {
       periodStart: input.periodStart,
       periodEnd: input.periodEnd,
       nextPeriodEnd: input.mode === 'renewal' ? input.nextPeriodEnd : null,
-      usagePeriodId: period.id,
-      adjustments: await adjustmentsForInvoice(tx, period.id),
+      usagePeriodId: periodId,
+      adjustments: await adjustmentsForInvoice(tx, periodId),
+      closed: true,
     });
     const lines = periodLines(inputs);
     const { row, lines: stored, created } = await writeInvoice(tx, {

@@ -94,8 +94,25 @@ export async function ensurePeriods(sql: Sql, needs: readonly { teamId: string; 
   });
 }
 
-/** Waits for in-flight batches of the team to commit and keeps new ones out until we commit. */
+/** How long a period change tries for its team's lock before it queues for it (see lockTeamPeriods). */
+const TEAM_LOCK_POLL_MAX_MS = 2_000;
+const TEAM_LOCK_POLL_INTERVAL_MS = 10;
+
+/**
+ * Waits for in-flight batches of the team to commit and keeps new ones out until we commit.
+ *
+ * It polls with a try-lock first: an exclusive request queued behind the shared holders makes every
+ * later shared request (every batch of the 1/256 of teams in that bucket) queue behind it too, so a
+ * queued close stalled ingest for as long as the slowest batch ahead of it. Polling lets batches keep
+ * flowing; after TEAM_LOCK_POLL_MAX_MS it queues, so a close is never starved by a steady stream.
+ */
 async function lockTeamPeriods(tx: TxSql, teamId: string): Promise<void> {
+  const deadline = Date.now() + TEAM_LOCK_POLL_MAX_MS;
+  while (Date.now() < deadline) {
+    const [got] = await tx<{ ok: boolean }[]>`select pg_try_advisory_xact_lock(usage_team_lock_class(), hashtext(${teamId}) & 255) as ok`;
+    if (got!.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, TEAM_LOCK_POLL_INTERVAL_MS));
+  }
   await tx`select pg_advisory_xact_lock(usage_team_lock_class(), hashtext(${teamId}) & 255)`;
 }
 
@@ -270,5 +287,32 @@ export async function periodCounters(sql: Queryable, periodId: bigint | string):
     from usage_counters
     where team_id = (select team_id from billing_periods where id = ${periodId}) and period_id = ${periodId}
     group by meter, dimensions order by meter, dimensions::text`;
+  return rows.map((r) => ({ ...r, events: r.events.toString() }));
+}
+
+/**
+ * The counters of a closed period as they stood when it closed: its counters less the late usage
+ * counted into it since (each late change to a closed period's counter is written together with its
+ * usage_adjustments row, in the same ingest transaction, so the difference is exact). Counters that
+ * only late usage created are left out. The invoice rates these, so it may be rated after the close
+ * has committed, without holding the team's usage lock through rating.
+ */
+export async function periodCountersAtClose(sql: Queryable, periodId: bigint | string): Promise<PeriodCounter[]> {
+  const rows = await sql<{ meter: string; dimensions: Record<string, string>; aggregation: string; quantity: string; events: bigint; cost: string }[]>`
+    with counted as (
+      select meter, dimensions, min(aggregation) as aggregation, sum(quantity) as quantity, sum(events)::bigint as events, sum(cost) as cost
+      from usage_counters
+      where team_id = (select team_id from billing_periods where id = ${periodId}) and period_id = ${periodId}
+      group by meter, dimensions
+    ), late as (
+      select meter, dimensions, sum(quantity_delta) as quantity, sum(cardinality(event_ids))::bigint as events, sum(cost_delta) as cost
+      from usage_adjustments where period_id = ${periodId}
+      group by meter, dimensions
+    )
+    select c.meter, c.dimensions, c.aggregation,
+           c.quantity - coalesce(l.quantity, 0) as quantity, c.events - coalesce(l.events, 0) as events, c.cost - coalesce(l.cost, 0) as cost
+    from counted c left join late l on l.meter = c.meter and l.dimensions = c.dimensions
+    where l.meter is null or (c.quantity, c.events, c.cost) is distinct from (l.quantity, l.events, l.cost)
+    order by c.meter, c.dimensions::text`;
   return rows.map((r) => ({ ...r, events: r.events.toString() }));
 }

@@ -1,7 +1,7 @@
 /** Billing periods: on demand, explicit, trimming, closing; late usage under both team policies. */
 import { describe, expect, it } from 'vitest';
 import { adminSql, appSql } from '../helpers/context.js';
-import { adjustmentsForInvoice, closeUsagePeriod, openBillingPeriod, pendingAdjustments, periodAt, periodCounters } from '../../src/usage/billing-periods.js';
+import { adjustmentsForInvoice, closeUsagePeriod, openBillingPeriod, pendingAdjustments, periodAt, periodCounters, periodCountersAtClose } from '../../src/usage/billing-periods.js';
 import { nextPeriodEnd } from '../../src/workflows/periods.js';
 import { createTeams, llmEvent, storageEvent, usageApp } from './fixtures.js';
 
@@ -131,6 +131,25 @@ describe('late usage', () => {
     expect(await pendingAdjustments(appSql(), team!)).toEqual([]);
     // Closing again changes nothing.
     expect((await closeUsagePeriod(appSql(), p2.periodId)).adjustments).toHaveLength(2);
+  });
+
+  it('leaves the counters a closed period is invoiced by as they stood at the close, whatever late usage (sums and gauges) arrives after it', async () => {
+    const [team] = await createTeams(u.api, u.appId, 1, 'adjust');
+    const { p1 } = await twoPeriods(team!);
+    await u.post([llmEvent(team!, { at: hourStart + minutes(10), inputTokens: 100 }), storageEvent(team!, 5_000_000, hourStart + minutes(5))]);
+    await closeUsagePeriod(appSql(), p1.periodId);
+    const atClose = await periodCounters(appSql(), p1.periodId);
+    expect(atClose.map((c) => c.meter)).toEqual(expect.arrayContaining(['llm.input_tokens', 'storage.bytes']));
+
+    // Late: more tokens on the same counter, tokens of a model the period had not seen, a storage point.
+    await u.post([
+      llmEvent(team!, { at: hourStart + minutes(20), inputTokens: 40 }),
+      llmEvent(team!, { at: hourStart + minutes(25), model: 'gpt-5-mini', inputTokens: 7 }),
+      storageEvent(team!, 9_000_000, hourStart + minutes(30)),
+    ]);
+    const now = await periodCounters(appSql(), p1.periodId);
+    expect(now).not.toEqual(atClose);
+    expect(await periodCountersAtClose(appSql(), p1.periodId)).toEqual(atClose);
   });
 
   it('under the reject policy is rejected, not counted and not remembered, while a resend of counted usage stays a duplicate', async () => {
