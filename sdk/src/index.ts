@@ -23,5 +23,12 @@ export type {
   UsageQuery,
   UsageReport,
   UsageRow,
+  Wallet,
+  WalletCapture,
+  WalletEntry,
+  WalletEntryPage,
+  WalletGrant,
+  WalletHold,
+  WalletHoldRequest,
 } from './types.js';
 export { USAGE_BATCH_MAX, type SendBatch, type UsageReporter, type UsageReporterOptions } from './usage-reporter.js';
