@@ -14,7 +14,7 @@ create table wallets (
   -- How far a debit may go beyond the credit, posted to the team's receivable (never a negative
   -- wallet: the wallet account keeps its floor of 0). 0 = debits beyond the credit are refused.
   overdraft_limit_minor       bigint not null default 0 check (overdraft_limit_minor between 0 and 1000000000000000),
-  -- What debits have put on the receivable so far under the overdraft (settled by later work).
+  -- What debits have put on the receivable under the overdraft and later grants have not yet paid back.
   overdraft_used_minor        bigint not null default 0 check (overdraft_used_minor between 0 and 1000000000000000),
   -- Below this available balance the wallet is "low" (events come with a later slice); null = never.
   low_balance_threshold_minor bigint check (low_balance_threshold_minor between 0 and 1000000000000000),
@@ -33,7 +33,11 @@ create table credit_grants (
   -- the rest is the team's own (paid for or owed back to it).
   account              text not null check (account = case when source in ('promotion', 'plan_allowance') then 'promo' else 'wallet' end),
   amount_minor         bigint not null check (amount_minor between 1 and 1000000000000000),
-  remaining_minor      bigint not null check (remaining_minor >= 0 and remaining_minor <= amount_minor),
+  -- What of the amount went to settle the team's overdraft (on the receivable) rather than into the
+  -- wallet: a purchase, refund or manual grant pays back what debits beyond the credit put on the
+  -- receivable before it becomes spendable credit.
+  overdraft_settled_minor bigint not null default 0 check (overdraft_settled_minor >= 0 and overdraft_settled_minor <= amount_minor),
+  remaining_minor      bigint not null check (remaining_minor >= 0 and remaining_minor <= amount_minor - overdraft_settled_minor),
   -- Lower is spent first (see src/wallets/grant-consumption.ts).
   priority             integer not null check (priority between 0 and 10000),
   expires_at           timestamptz,
@@ -103,7 +107,7 @@ create table credit_grant_movements (
   ledger_transaction_id uuid not null references ledger_transactions (id),
   grant_id              uuid not null references credit_grants (id),
   kind                  text not null check (kind in ('grant', 'debit', 'expiry')),
-  -- Signed: + for the grant itself, - for what a debit or an expiry took from it.
+  -- Signed: + for what the grant put in the wallet, - for what a debit or an expiry took from it.
   amount_minor          bigint not null check (amount_minor <> 0),
   primary key (ledger_transaction_id, grant_id)
 );

@@ -251,6 +251,9 @@ export interface WalletGrant {
   currency: string;
   amountMinor: string;
   amount: string;
+  /** What of the amount paid back the team's overdraft instead of becoming credit. */
+  overdraftSettledMinor: string;
+  overdraftSettled: string;
   remainingMinor: string;
   remaining: string;
   /** Lower is spent first. */

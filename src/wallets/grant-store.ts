@@ -20,6 +20,8 @@ export interface GrantRow {
   source: GrantSource;
   account: GrantAccount;
   amountMinor: bigint;
+  /** What of the amount paid back the team's overdraft instead of becoming credit. */
+  overdraftSettledMinor: bigint;
   remainingMinor: bigint;
   priority: number;
   expiresAt: Date | null;
@@ -39,6 +41,7 @@ interface Row {
   source: GrantSource;
   account: GrantAccount;
   amount_minor: bigint;
+  overdraft_settled_minor: bigint;
   remaining_minor: bigint;
   priority: number;
   expires_at: Date | null;
@@ -58,6 +61,7 @@ const toGrant = (r: Row): GrantRow => ({
   source: r.source,
   account: r.account,
   amountMinor: r.amount_minor,
+  overdraftSettledMinor: r.overdraft_settled_minor,
   remainingMinor: r.remaining_minor,
   priority: r.priority,
   expiresAt: r.expires_at,
@@ -77,17 +81,20 @@ export async function grantByKey(sql: Queryable, teamId: string, idempotencyKey:
 
 export type NewGrant = Omit<GrantRow, 'remainingMinor' | 'expiredAt' | 'createdAt'>;
 
-/** Inserts a grant with all of it left, and its `grant` movement. */
+/** Inserts a grant with all its credit (the amount less the overdraft it settled) left, and its `grant` movement. */
 export async function insertGrant(tx: TxSql, g: NewGrant, createdAt: Date): Promise<GrantRow> {
+  const credit = g.amountMinor - g.overdraftSettledMinor;
   const [row] = await tx<Row[]>`
-    insert into credit_grants (id, team_id, currency, source, account, amount_minor, remaining_minor, priority, expires_at,
-                               reason, actor, idempotency_key, request_hash, ledger_transaction_id, created_at)
-    values (${g.id}, ${g.teamId}, ${g.currency}, ${g.source}, ${g.account}, ${g.amountMinor}, ${g.amountMinor}, ${g.priority},
+    insert into credit_grants (id, team_id, currency, source, account, amount_minor, overdraft_settled_minor, remaining_minor, priority,
+                               expires_at, reason, actor, idempotency_key, request_hash, ledger_transaction_id, created_at)
+    values (${g.id}, ${g.teamId}, ${g.currency}, ${g.source}, ${g.account}, ${g.amountMinor}, ${g.overdraftSettledMinor}, ${credit}, ${g.priority},
             ${g.expiresAt}, ${g.reason}, ${g.actor}, ${g.idempotencyKey}, ${g.requestHash}, ${g.ledgerTransactionId}, ${createdAt})
     returning *`;
-  await tx`
-    insert into credit_grant_movements (ledger_transaction_id, grant_id, kind, amount_minor)
-    values (${g.ledgerTransactionId}, ${g.id}, 'grant', ${g.amountMinor})`;
+  if (credit > 0n) {
+    await tx`
+      insert into credit_grant_movements (ledger_transaction_id, grant_id, kind, amount_minor)
+      values (${g.ledgerTransactionId}, ${g.id}, 'grant', ${credit})`;
+  }
   return toGrant(row!);
 }
 

@@ -12,7 +12,7 @@ import { LIMITS } from '../shared/limits.js';
 import type { PostRequest } from '../ledger/contract.js';
 import { accountOfSource, grantByKey, insertGrant, openGrantCount, openGrants, takeFromGrants, walletsWithDueGrants, type GrantRow, type GrantSource } from './grant-store.js';
 import { expiryPosting, grantPosting } from './wallet-ledger.js';
-import { lockWallet, teamCurrency } from './wallet-store.js';
+import { lockWallet, settleOverdraft, teamCurrency } from './wallet-store.js';
 
 export interface GrantInput {
   teamId: string;
@@ -44,7 +44,7 @@ export async function grantCredit(sql: Sql, input: GrantInput, actor: string, no
     reason: input.reason,
   });
   return inTransaction(sql, async (tx) => {
-    await lockWallet(tx, input.teamId, currency);
+    const wallet = await lockWallet(tx, input.teamId, currency);
     const existing = await grantByKey(tx, input.teamId, input.idempotencyKey);
     if (existing) {
       if (!existing.requestHash.equals(hash)) throw idempotencyConflict(input.idempotencyKey);
@@ -55,7 +55,13 @@ export async function grantCredit(sql: Sql, input: GrantInput, actor: string, no
     }
     const id = randomUUID();
     const account = accountOfSource(input.source);
-    const [posted] = await postTransactions(tx, [grantPosting({ id, teamId: input.teamId, currency, source: input.source, account, amountMinor: input.amountMinor }, now, actor)]);
+    // The team's own money (not promotional credit) first pays back what the overdraft put on its receivable.
+    const used = account === 'wallet' ? wallet.overdraftUsedMinor : 0n;
+    const overdraftSettledMinor = input.amountMinor < used ? input.amountMinor : used;
+    const [posted] = await postTransactions(tx, [
+      grantPosting({ id, teamId: input.teamId, currency, source: input.source, account, amountMinor: input.amountMinor, overdraftSettledMinor }, now, actor),
+    ]);
+    if (overdraftSettledMinor > 0n) await settleOverdraft(tx, input.teamId, currency, overdraftSettledMinor);
     const grant = await insertGrant(
       tx,
       {
@@ -65,6 +71,7 @@ export async function grantCredit(sql: Sql, input: GrantInput, actor: string, no
         source: input.source,
         account,
         amountMinor: input.amountMinor,
+        overdraftSettledMinor,
         priority,
         expiresAt,
         reason: input.reason,
@@ -80,6 +87,7 @@ export async function grantCredit(sql: Sql, input: GrantInput, actor: string, no
       currency,
       source: input.source,
       amountMinor: input.amountMinor.toString(),
+      overdraftSettledMinor: overdraftSettledMinor.toString(),
       priority,
       expiresAt: expiresAt?.toISOString() ?? null,
       reason: input.reason,

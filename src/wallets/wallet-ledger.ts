@@ -42,17 +42,23 @@ function expiryAccount(source: GrantSource, currency: string): AccountSpec {
   return source === 'purchase' ? breakageRevenue(currency) : fundingAccount(source, currency);
 }
 
-export function grantPosting(g: { id: string; teamId: string; currency: string; source: GrantSource; account: GrantAccount; amountMinor: bigint }, at: Date, actor: string): PostRequest {
+/** A grant: its funding account gives the amount; the overdraft settled comes off the receivable, the rest is credit. */
+export function grantPosting(
+  g: { id: string; teamId: string; currency: string; source: GrantSource; account: GrantAccount; amountMinor: bigint; overdraftSettledMinor: bigint },
+  at: Date,
+  actor: string,
+): PostRequest {
+  const credit = g.amountMinor - g.overdraftSettledMinor;
+  const legs: Leg[] = [{ account: fundingAccount(g.source, g.currency), side: 'debit', amountMinor: g.amountMinor, shardKey: g.teamId }];
+  if (g.overdraftSettledMinor > 0n) legs.push({ account: teamReceivable(g.teamId, g.currency), side: 'credit', amountMinor: g.overdraftSettledMinor });
+  if (credit > 0n) legs.push({ account: grantAccountSpec(g.account, g.teamId, g.currency), side: 'credit', amountMinor: credit });
   return {
     scope: WALLET_LEDGER_SCOPE,
     idempotencyKey: `grant:${g.id}`,
     code: 'wallet_grant',
     effectiveAt: at,
-    legs: [
-      { account: fundingAccount(g.source, g.currency), side: 'debit', amountMinor: g.amountMinor, shardKey: g.teamId },
-      { account: grantAccountSpec(g.account, g.teamId, g.currency), side: 'credit', amountMinor: g.amountMinor },
-    ],
-    metadata: { teamId: g.teamId, grantId: g.id, source: g.source },
+    legs,
+    metadata: { teamId: g.teamId, grantId: g.id, source: g.source, overdraftSettledMinor: g.overdraftSettledMinor.toString() },
     provenance: { actor },
   };
 }

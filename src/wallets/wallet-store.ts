@@ -83,6 +83,13 @@ export async function updateWalletSettings(tx: TxSql, teamId: string, currency: 
   return toWallet(row!);
 }
 
+/** Takes what a grant paid back off the overdraft used; the caller holds the wallet's lock. */
+export async function settleOverdraft(tx: TxSql, teamId: string, currency: string, amountMinor: bigint): Promise<void> {
+  await tx`
+    update wallets set overdraft_used_minor = overdraft_used_minor - ${amountMinor}, updated_at = now()
+    where team_id = ${teamId} and currency = ${currency}`;
+}
+
 /** Adds to what the overdraft has put on the receivable; the caller holds the wallet's lock. */
 export async function addOverdraftUsed(tx: TxSql, teamId: string, currency: string, amountMinor: bigint): Promise<void> {
   await tx`

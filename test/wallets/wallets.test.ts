@@ -183,6 +183,20 @@ describe('debits', () => {
     expect(audit!.n).toBe(1);
   });
 
+  it('have the next purchase pay back the overdraft before it becomes credit; promotional credit does not', async () => {
+    const { teamId, token } = await newTeam();
+    await api.request('PATCH', `/admin/teams/${teamId}/wallet`, { body: { overdraftLimit: '1' }, token: api.deps.adminToken });
+    await debitWallet(appSql(), { teamId, appId, amountMinor: USD(0.75), idempotencyKey: 'od' });
+    const promo = await json<Grant & { overdraftSettledMinor: string }>(await adminPost(`/admin/teams/${teamId}/wallet/grants`, grantBody({ source: 'promotion', amount: '0.5' }), 'promo'));
+    expect(promo.overdraftSettledMinor).toBe('0');
+    const paid = await json<Grant & { overdraftSettledMinor: string }>(await adminPost(`/admin/teams/${teamId}/wallet/grants`, grantBody({ amount: '2' }), 'buy'));
+    expect([paid.overdraftSettledMinor, paid.remainingMinor]).toEqual(['750000', '1250000']);
+    expect(await balanceOf(appSql(), teamReceivable(teamId, 'USD').code)).toBe(0n);
+    const wallet = await json<Wallet & { overdraftUsedMinor: string }>(await api.request('GET', `/v1/teams/${teamId}/wallet`, { token }));
+    expect([wallet.balanceMinor, wallet.overdraftUsedMinor]).toEqual(['1750000', '0']);
+    expect(await reconcile(teamId)).toEqual({ grants: USD(1.75), ledger: USD(1.75) });
+  });
+
   it('replay with the same key returns the first debit and a changed payload is a conflict', async () => {
     const { teamId } = await newTeam();
     await grantCredit(appSql(), { teamId, source: 'manual', amountMinor: USD(3), reason: 'x', idempotencyKey: 'fund' }, 'test');
