@@ -17,6 +17,7 @@ import type {
   Wallet,
   WalletCapture,
   WalletEntryPage,
+  WalletEventPage,
   WalletHold,
   WalletHoldRequest,
 } from './types.js';
@@ -68,6 +69,8 @@ export interface BillingClient {
   getWallet(teamId: string): Promise<Wallet>;
   /** The wallet's ledger entries, newest first, with balance before and after. Needs `wallet:read`. */
   listWalletTransactions(teamId: string, page?: { limit?: number; cursor?: string }): Promise<WalletEntryPage>;
+  /** Low-balance and depleted events of the wallet, newest first (once per crossing). Needs `wallet:read`. */
+  listWalletEvents(teamId: string, page?: { limit?: number; cursor?: string }): Promise<WalletEventPage>;
   /** Reserves credit before long work; insufficient_funds when not available. Needs `wallet:write`. */
   createHold(teamId: string, request: WalletHoldRequest): Promise<WalletHold>;
   /** Debits up to the held amount (default all of it) and releases the rest. Needs `wallet:write`. */
@@ -147,6 +150,11 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
       const q = new URLSearchParams(Object.entries(page).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
       const path = `v1/teams/${encodeURIComponent(teamId)}/wallet/transactions${q.size > 0 ? `?${q}` : ''}`;
       return call<WalletEntryPage>(http, { method: 'GET', path, scopes: ['wallet:read'], teamId, retry: true });
+    },
+    listWalletEvents: (teamId, page = {}) => {
+      const q = new URLSearchParams(Object.entries(page).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
+      const path = `v1/teams/${encodeURIComponent(teamId)}/wallet/events${q.size > 0 ? `?${q}` : ''}`;
+      return call<WalletEventPage>(http, { method: 'GET', path, scopes: ['wallet:read'], teamId, retry: true });
     },
     createHold: (teamId, { idempotencyKey, ...body }) =>
       call<WalletHold>(http, {

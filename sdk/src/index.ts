@@ -27,6 +27,8 @@ export type {
   WalletCapture,
   WalletEntry,
   WalletEntryPage,
+  WalletEvent,
+  WalletEventPage,
   WalletGrant,
   WalletHold,
   WalletHoldRequest,

@@ -308,6 +308,21 @@ export interface WalletEntryPage {
   nextCursor: string | null;
 }
 
+/** A low-balance notice, raised once per crossing: below the wallet's threshold, or nothing available. */
+export interface WalletEvent {
+  eventId: string;
+  type: 'wallet.balance_low' | 'wallet.depleted';
+  /** currency, availableMinor, thresholdMinor, cause (the movement that crossed). */
+  detail: Record<string, unknown>;
+  occurredAt: string;
+}
+
+export interface WalletEventPage {
+  events: WalletEvent[];
+  /** Pass as `cursor` for older events; null on the last page. */
+  nextCursor: string | null;
+}
+
 /** A reservation of available credit; `expired` once past expiresAt (it then counts as released). */
 export interface WalletHold {
   holdId: string;

@@ -16,6 +16,7 @@ import { openHeldMinor } from './hold-store.js';
 import { debitByKey, insertDebit, type DebitRow } from './debit-store.js';
 import { debitPosting } from './wallet-ledger.js';
 import { addOverdraftUsed, lockWallet, teamCurrency } from './wallet-store.js';
+import { noteBalance } from './balance-notices.js';
 
 export interface DebitInput {
   teamId: string;
@@ -31,8 +32,10 @@ export interface DebitInput {
 export async function debitWallet(sql: Queryable, input: DebitInput, now: Date = new Date()): Promise<{ debit: DebitRow; replayed: boolean }> {
   const currency = await teamCurrency(sql, input.teamId);
   return withinTransaction(sql, async (tx) => {
-    await lockWallet(tx, input.teamId, currency);
-    return debitLocked(tx, { ...input, currency, holdId: null }, now);
+    const wallet = await lockWallet(tx, input.teamId, currency);
+    const result = await debitLocked(tx, { ...input, currency, holdId: null }, now);
+    if (!result.replayed) await noteBalance(tx, wallet, `debit:${result.debit.ledgerTransactionId}`, now);
+    return result;
   });
 }
 

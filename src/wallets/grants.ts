@@ -13,6 +13,7 @@ import type { PostRequest } from '../ledger/contract.js';
 import { accountOfSource, grantByKey, insertGrant, openGrantCount, openGrants, takeFromGrants, walletsWithDueGrants, type GrantRow, type GrantSource } from './grant-store.js';
 import { expiryPosting, grantPosting } from './wallet-ledger.js';
 import { lockWallet, settleOverdraft, teamCurrency } from './wallet-store.js';
+import { noteBalance } from './balance-notices.js';
 
 export interface GrantInput {
   teamId: string;
@@ -82,6 +83,7 @@ export async function grantCredit(sql: Sql, input: GrantInput, actor: string, no
       },
       now,
     );
+    await noteBalance(tx, wallet, `grant:${id}`, now);
     await audit(tx, actor, 'wallet.grant_created', input.teamId, {
       grantId: id,
       currency,
@@ -116,11 +118,12 @@ export async function applyExpiries(tx: TxSql, grants: readonly GrantRow[], tran
 /** Expires one wallet's due grants under its lock; returns how many expired. */
 async function expireWallet(sql: Sql, teamId: string, currency: string, now: Date): Promise<number> {
   return inTransaction(sql, async (tx) => {
-    await lockWallet(tx, teamId, currency);
+    const wallet = await lockWallet(tx, teamId, currency);
     const { requests, grants } = await dueExpiries(tx, teamId, currency, now);
     if (requests.length === 0) return 0;
     const posted = await postTransactions(tx, requests);
     await applyExpiries(tx, grants, posted.map((p) => p.transactionId));
+    await noteBalance(tx, wallet, `expiry:${posted[0]!.transactionId}`, now);
     return grants.length;
   });
 }

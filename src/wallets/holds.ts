@@ -15,7 +15,8 @@ import { openGrants } from './grant-store.js';
 import { debitLocked } from './debits.js';
 import type { DebitRow } from './debit-store.js';
 import { effectiveStatus, holdById, holdByKey, insertHold, openHeldMinor, resolveHold, type HoldRow } from './hold-store.js';
-import { lockWallet, teamCurrency } from './wallet-store.js';
+import { lockWallet, teamCurrency, type WalletRow } from './wallet-store.js';
+import { noteBalance } from './balance-notices.js';
 
 export interface HoldInput {
   teamId: string;
@@ -32,7 +33,7 @@ export async function createHold(sql: Sql, input: HoldInput, now: Date = new Dat
   const ttlSeconds = input.ttlSeconds ?? LIMITS.walletHoldTtlSecondsDefault;
   const hash = requestHash({ currency, appId: input.appId, amountMinor: input.amountMinor, ttlSeconds });
   return inTransaction(sql, async (tx) => {
-    await lockWallet(tx, input.teamId, currency);
+    const wallet = await lockWallet(tx, input.teamId, currency);
     const existing = await holdByKey(tx, input.teamId, input.idempotencyKey);
     if (existing) {
       if (!existing.requestHash.equals(hash)) throw idempotencyConflict(input.idempotencyKey);
@@ -60,16 +61,17 @@ export async function createHold(sql: Sql, input: HoldInput, now: Date = new Dat
       },
       now,
     );
+    await noteBalance(tx, wallet, `hold:${hold.id}`, now);
     return { hold, replayed: false };
   });
 }
 
-async function lockedHold(tx: TxSql, teamId: string, holdId: string): Promise<HoldRow> {
+async function lockedHold(tx: TxSql, teamId: string, holdId: string): Promise<{ hold: HoldRow; wallet: WalletRow }> {
   const currency = await teamCurrency(tx, teamId);
-  await lockWallet(tx, teamId, currency);
+  const wallet = await lockWallet(tx, teamId, currency);
   const hold = await holdById(tx, teamId, holdId);
   if (!hold) throw notFound(`Hold ${holdId} of team ${teamId}`);
-  return hold;
+  return { hold, wallet };
 }
 
 /**
@@ -83,7 +85,7 @@ export async function captureHold(
   now: Date = new Date(),
 ): Promise<{ hold: HoldRow; debit: DebitRow; replayed: boolean }> {
   return inTransaction(sql, async (tx) => {
-    const hold = await lockedHold(tx, input.teamId, input.holdId);
+    const { hold, wallet } = await lockedHold(tx, input.teamId, input.holdId);
     const amount = input.amountMinor ?? hold.amountMinor;
     if (amount > hold.amountMinor) {
       throw validationError([{ path: 'amount', message: `must not exceed the held amount (${hold.amountMinor} minor units)` }]);
@@ -101,6 +103,7 @@ export async function captureHold(
     }
     const { debit } = await debitLocked(tx, { teamId: hold.teamId, currency: hold.currency, appId: hold.appId, amountMinor: amount, idempotencyKey: key, holdId: hold.id }, now);
     const captured = await resolveHold(tx, hold.id, 'captured', amount, now);
+    await noteBalance(tx, wallet, `debit:${debit.ledgerTransactionId}`, now);
     return { hold: captured, debit, replayed: false };
   });
 }
@@ -111,13 +114,16 @@ export async function captureHold(
  */
 export async function releaseHold(sql: Sql, input: { teamId: string; holdId: string }, now: Date = new Date()): Promise<{ hold: HoldRow; replayed: boolean }> {
   return inTransaction(sql, async (tx) => {
-    const hold = await lockedHold(tx, input.teamId, input.holdId);
+    const { hold, wallet } = await lockedHold(tx, input.teamId, input.holdId);
     const status = effectiveStatus(hold, now);
     if (status === 'captured') throw new AppError('conflict', `Hold ${hold.id} was captured and cannot be released`);
     if (status === 'released') return { hold, replayed: true };
     if (status === 'expired') {
       return { hold: hold.status === 'open' ? await resolveHold(tx, hold.id, 'expired', null, now) : hold, replayed: hold.status !== 'open' };
     }
-    return { hold: await resolveHold(tx, hold.id, 'released', null, now), replayed: false };
+    const released = await resolveHold(tx, hold.id, 'released', null, now);
+    // Only re-arms the notices (the available balance rose), unless a held grant expired meanwhile.
+    await noteBalance(tx, wallet, `release:${hold.id}`, now);
+    return { hold: released, replayed: false };
   });
 }

@@ -15,6 +15,9 @@ export interface WalletRow {
   overdraftLimitMinor: bigint;
   overdraftUsedMinor: bigint;
   lowBalanceThresholdMinor: bigint | null;
+  /** A low-balance / depleted notice was raised for the current crossing (balance-notices.ts). */
+  lowBalanceNoticed: boolean;
+  depletedNoticed: boolean;
 }
 
 interface Row {
@@ -24,6 +27,8 @@ interface Row {
   overdraft_limit_minor: bigint;
   overdraft_used_minor: bigint;
   low_balance_threshold_minor: bigint | null;
+  low_balance_noticed: boolean;
+  depleted_noticed: boolean;
 }
 
 const toWallet = (r: Row): WalletRow => ({
@@ -33,6 +38,8 @@ const toWallet = (r: Row): WalletRow => ({
   overdraftLimitMinor: r.overdraft_limit_minor,
   overdraftUsedMinor: r.overdraft_used_minor,
   lowBalanceThresholdMinor: r.low_balance_threshold_minor,
+  lowBalanceNoticed: r.low_balance_noticed,
+  depletedNoticed: r.depleted_noticed,
 });
 
 /** The team's currency: a team has one wallet, in the currency it pays in. */
@@ -59,7 +66,7 @@ export async function readWallet(sql: Queryable, teamId: string, currency: strin
   const [row] = await sql<Row[]>`select * from wallets where team_id = ${teamId} and currency = ${currency}`;
   return row
     ? toWallet(row)
-    : { teamId, currency, billingMode: 'arrears', overdraftLimitMinor: 0n, overdraftUsedMinor: 0n, lowBalanceThresholdMinor: null };
+    : { teamId, currency, billingMode: 'arrears', overdraftLimitMinor: 0n, overdraftUsedMinor: 0n, lowBalanceThresholdMinor: null, lowBalanceNoticed: false, depletedNoticed: false };
 }
 
 export interface WalletSettings {
@@ -94,5 +101,12 @@ export async function settleOverdraft(tx: TxSql, teamId: string, currency: strin
 export async function addOverdraftUsed(tx: TxSql, teamId: string, currency: string, amountMinor: bigint): Promise<void> {
   await tx`
     update wallets set overdraft_used_minor = overdraft_used_minor + ${amountMinor}, updated_at = now()
+    where team_id = ${teamId} and currency = ${currency}`;
+}
+
+/** Records which balance notices the current crossing has raised; the caller holds the wallet's lock. */
+export async function setNoticed(tx: TxSql, teamId: string, currency: string, n: { lowBalanceNoticed: boolean; depletedNoticed: boolean }): Promise<void> {
+  await tx`
+    update wallets set low_balance_noticed = ${n.lowBalanceNoticed}, depleted_noticed = ${n.depletedNoticed}, updated_at = now()
     where team_id = ${teamId} and currency = ${currency}`;
 }

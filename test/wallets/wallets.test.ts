@@ -9,7 +9,7 @@ import { verifyLedger } from '../../src/ledger/verify.js';
 import type { AppError } from '../../src/shared/errors.js';
 import { debitWallet } from '../../src/wallets/debits.js';
 import { expireDueGrants, grantCredit } from '../../src/wallets/grants.js';
-import { createHold } from '../../src/wallets/holds.js';
+import { createHold, releaseHold } from '../../src/wallets/holds.js';
 import { adminSql, appSql, testApi, uniqueId, type TestApi } from '../helpers/context.js';
 import { appToken } from '../helpers/tokens.js';
 import { balanceOf } from '../ledger/fixtures.js';
@@ -303,5 +303,43 @@ describe('reads', () => {
   it('leave a ledger the verifier finds balanced and consistent', async () => {
     const report = await verifyLedger(adminSql());
     expect(report.violations).toEqual([]);
+  });
+});
+
+describe('low-balance events', () => {
+  it('are raised once per crossing of the threshold and of zero, re-armed when the balance is back above, and paged newest first', async () => {
+    const { teamId, token } = await newTeam();
+    const patch = await api.request('PATCH', `/admin/teams/${teamId}/wallet`, { body: { lowBalanceThreshold: '5' }, token: api.deps.adminToken });
+    expect(patch.status).toBe(200);
+    expect((await adminPost(`/admin/teams/${teamId}/wallet/grants`, grantBody(), 'fund-1')).status).toBe(201);
+    const debit = (major: number, key: string) => debitWallet(appSql(), { teamId, appId, amountMinor: USD(major), idempotencyKey: key });
+    const types = async () => (await appSql()<{ type: string }[]>`select type from team_events where team_id = ${teamId} order by id`).map((r) => r.type);
+
+    await debit(3, 'd1'); // 7 left
+    expect(await types()).toEqual([]);
+    await debit(3, 'd2'); // 4 left: below 5
+    await debit(1, 'd3'); // 3 left: still below, no second notice
+    await debit(1, 'd3'); // a replay raises nothing
+    expect(await types()).toEqual(['wallet.balance_low']);
+    const { hold } = await createHold(appSql(), { teamId, appId, amountMinor: USD(3), idempotencyKey: 'h1' }); // nothing available
+    expect(await types()).toEqual(['wallet.balance_low', 'wallet.depleted']);
+    await releaseHold(appSql(), { teamId, holdId: hold.id }); // 3 available again: depleted re-armed, still low
+    expect(await types()).toEqual(['wallet.balance_low', 'wallet.depleted']);
+    expect((await adminPost(`/admin/teams/${teamId}/wallet/grants`, grantBody(), 'fund-2')).status).toBe(201); // 13: low re-armed
+    await debit(9, 'd4'); // 4 left: below 5 again
+    expect(await types()).toEqual(['wallet.balance_low', 'wallet.depleted', 'wallet.balance_low']);
+
+    interface EventPage {
+      events: { eventId: string; type: string; detail: { availableMinor: string; thresholdMinor: string; cause: string } }[];
+      nextCursor: string | null;
+    }
+    const first = await json<EventPage>(await api.request('GET', `/v1/teams/${teamId}/wallet/events?limit=2`, { token }));
+    expect(first.events.map((e) => e.type)).toEqual(['wallet.balance_low', 'wallet.depleted']);
+    expect(first.events[0]!.detail).toMatchObject({ availableMinor: USD(4).toString(), thresholdMinor: USD(5).toString() });
+    expect(first.events[0]!.detail.cause).toMatch(/^debit:/);
+    const rest = await json<EventPage>(await api.request('GET', `/v1/teams/${teamId}/wallet/events?limit=2&cursor=${first.nextCursor}`, { token }));
+    expect(rest.events.map((e) => [e.type, e.detail.availableMinor])).toEqual([['wallet.balance_low', USD(4).toString()]]);
+    expect(rest.nextCursor).toBeNull();
+    expect((await api.request('GET', `/v1/teams/${teamId}/wallet/events?cursor=abc`, { token })).status).toBe(400);
   });
 });

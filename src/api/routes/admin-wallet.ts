@@ -1,4 +1,4 @@
-/** Operator routes of a team's wallet: grant credit (with a reason) and change its settings; both audited. */
+/** Operator routes of a team's wallet: read it, grant credit (with a reason) and change its settings; the writes are audited. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { validationError } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
@@ -45,6 +45,22 @@ export const adminWallet = router();
 adminWallet.use('*', requireAdmin);
 
 adminWallet
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/{teamId}/wallet',
+      tags: ['admin'],
+      summary: "A team's wallet as its app sees it: balance, held, available, settings and grants",
+      description: 'The operator view of GET /v1/teams/{teamId}/wallet (used by `npm run cli -- wallets show`).',
+      security,
+      request: { params: TeamIdParam },
+      responses: { 200: { description: 'The wallet', ...json(WalletSchema) }, ...problemResponses },
+    }),
+    async (c) => {
+      const now = new Date();
+      return c.json(walletJson(await walletView(c.get('deps').sql, c.req.valid('param').teamId, now), now), 200);
+    },
+  )
   .openapi(
     createRoute({
       method: 'post',

@@ -80,6 +80,21 @@ export const WalletSchema = z
   })
   .openapi('Wallet');
 
+export const WalletEventSchema = z
+  .object({
+    eventId: z.string().openapi({ description: 'Increasing; pass the last one seen as `cursor` for older events' }),
+    type: z.enum(['wallet.balance_low', 'wallet.depleted']).openapi({
+      description: 'balance_low: the available balance fell below the low-balance threshold; depleted: nothing is available. Once per crossing.',
+    }),
+    detail: z.record(z.string(), z.unknown()).openapi({ description: 'currency, availableMinor, thresholdMinor, cause (the movement that crossed)' }),
+    occurredAt: z.string(),
+  })
+  .openapi('WalletEvent');
+
+export const WalletEventPageSchema = z
+  .object({ events: z.array(WalletEventSchema), nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for older events; null on the last page' }) })
+  .openapi('WalletEventPage');
+
 export const HoldSchema = z
   .object({
     holdId: z.string(),

@@ -5,11 +5,12 @@ import { formatMinor } from '../../shared/money.js';
 import { captureHold, createHold, releaseHold } from '../../wallets/holds.js';
 import { teamCurrency } from '../../wallets/wallet-store.js';
 import { walletEntries, walletView } from '../../wallets/wallet-view.js';
+import { teamEvents } from '../../platform/team-event-store.js';
 import { requireApp } from '../auth/app-token.js';
 import { problemResponses, router, TeamIdParam } from '../openapi.js';
 import { idempotencyKey } from './checkout.js';
 import { decodeCursor, encodeCursor } from './ledger.js';
-import { AmountInput, CaptureSchema, HoldSchema, holdJson, toAmountMinor, WalletEntryPageSchema, WalletSchema, walletJson } from './wallet-schema.js';
+import { AmountInput, CaptureSchema, HoldSchema, holdJson, toAmountMinor, WalletEntryPageSchema, WalletEventPageSchema, WalletSchema, walletJson } from './wallet-schema.js';
 
 const security = [{ appJwt: [] }];
 
@@ -44,6 +45,14 @@ const PageQuery = z
   })
   .strict();
 
+const EventPageQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(LIMITS.pageSizeMax).default(LIMITS.pageSizeDefault)
+      .openapi({ description: `Events per page, at most ${LIMITS.pageSizeMax} (LIMITS.pageSizeMax)` }),
+    cursor: z.string().regex(/^[1-9]\d{0,17}$/, 'must be a nextCursor this API returned').optional(),
+  })
+  .strict();
+
 const json = <S extends z.ZodType>(schema: S) => ({ content: { 'application/json': { schema } } });
 
 export const wallet = router()
@@ -62,6 +71,31 @@ export const wallet = router()
     async (c) => {
       const now = new Date();
       return c.json(walletJson(await walletView(c.get('deps').sql, c.req.valid('param').teamId, now), now), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/{teamId}/wallet/events',
+      tags: ['wallet'],
+      summary: "The wallet's low-balance and depleted events, newest first",
+      description: 'Each is raised once per crossing: `wallet.balance_low` below the low-balance threshold, `wallet.depleted` at nothing available; again only after the balance was back above.',
+      security,
+      middleware: [requireApp('wallet:read', { team: 'path' })] as const,
+      request: { params: TeamIdParam, query: EventPageQuery },
+      responses: { 200: { description: 'A page of events', ...json(WalletEventPageSchema) }, ...problemResponses },
+    }),
+    async (c) => {
+      const { teamId } = c.req.valid('param');
+      const q = c.req.valid('query');
+      const page = await teamEvents(c.get('deps').sql, teamId, { typePrefix: 'wallet.', limit: q.limit, beforeId: q.cursor === undefined ? undefined : BigInt(q.cursor) });
+      return c.json(
+        {
+          events: page.events.map((e) => ({ eventId: e.eventId, type: e.type as 'wallet.balance_low' | 'wallet.depleted', detail: e.detail, occurredAt: e.occurredAt.toISOString() })),
+          nextCursor: page.next === null ? null : page.next.toString(),
+        },
+        200,
+      );
     },
   )
   .openapi(

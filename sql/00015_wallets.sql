@@ -18,6 +18,11 @@ create table wallets (
   overdraft_used_minor        bigint not null default 0 check (overdraft_used_minor between 0 and 1000000000000000),
   -- Below this available balance the wallet is "low" (events come with a later slice); null = never.
   low_balance_threshold_minor bigint check (low_balance_threshold_minor between 0 and 1000000000000000),
+  -- A notice was raised for the current crossing (wallet.balance_low below the threshold,
+  -- wallet.depleted at nothing available); cleared when the available balance is back above, so each
+  -- crossing raises its event once (src/wallets/balance-notices.ts).
+  low_balance_noticed         boolean not null default false,
+  depleted_noticed            boolean not null default false,
   created_at                  timestamptz not null default now(),
   updated_at                  timestamptz not null default now(),
   primary key (team_id, currency)
@@ -113,7 +118,22 @@ create table credit_grant_movements (
 );
 create index credit_grant_movements_by_grant on credit_grant_movements (grant_id);
 
-grant select, insert on wallets, credit_grants, wallet_holds, wallet_debits, credit_grant_movements to billing_app;
-grant update (billing_mode, overdraft_limit_minor, overdraft_used_minor, low_balance_threshold_minor, updated_at) on wallets to billing_app;
+-- What happened to a team that its app or operator should hear of (wallet.balance_low, wallet.depleted;
+-- usage alerts later), readable through the API; tenant webhooks will deliver them. One row per cause:
+-- (team, dedup_key) is unique, so a retried transaction never records an event twice.
+create table team_events (
+  id          bigint generated always as identity primary key,
+  team_id     text not null references teams (id),
+  type        text not null check (type ~ '^[a-z_]+(\.[a-z_]+)+$'),
+  detail      jsonb not null,
+  dedup_key   text not null check (length(dedup_key) between 1 and 300),
+  occurred_at timestamptz not null,
+  created_at  timestamptz not null default now(),
+  unique (team_id, dedup_key)
+);
+create index team_events_by_team on team_events (team_id, id);
+
+grant select, insert on wallets, credit_grants, wallet_holds, wallet_debits, credit_grant_movements, team_events to billing_app;
+grant update (billing_mode, overdraft_limit_minor, overdraft_used_minor, low_balance_threshold_minor, low_balance_noticed, depleted_noticed, updated_at) on wallets to billing_app;
 grant update (remaining_minor, expired_at) on credit_grants to billing_app;
 grant update (status, captured_minor, resolved_at) on wallet_holds to billing_app;
