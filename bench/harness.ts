@@ -203,8 +203,20 @@ export async function buildWorld(api: HttpApi, admin: Sql, opts: { usageTeams: n
   return { appId, secret, subscribedTeams, usageTeams, subscriptionIds, planCode };
 }
 
-/** Stripe's side: signed webhooks to the api over HTTP; a failed send is retried on the next pass. */
-export function simulatedStripe(admin: Sql, recorderUrl: string, api: HttpApi, teams: () => readonly string[], periodSeconds: number) {
+/**
+ * Stripe's side: signed webhooks to the api over HTTP; a failed send is retried on the next pass.
+ * `staggered`: the teams' checkouts complete one by one over one period (team i of n at i/n of a
+ * period), so their periods end spread over the period, as subscriptions started at different
+ * moments do; otherwise all complete together, and all their periods end in the same second.
+ */
+export function simulatedStripe(admin: Sql, recorderUrl: string, api: HttpApi, teams: () => readonly string[], periodSeconds: number, staggered = false) {
+  const periodMs = periodSeconds * 1000;
+  const began = Date.now();
+  // The simulator serves only the teams it is given: a team's checkout completes once it is in.
+  const served = () => {
+    const all = teams();
+    return staggered ? all.slice(0, Math.floor(((Date.now() - began) * all.length) / periodMs) + 1) : all;
+  };
   const sim = new StripeSimulator(
     admin,
     recorderUrl,
@@ -212,7 +224,7 @@ export function simulatedStripe(admin: Sql, recorderUrl: string, api: HttpApi, t
       const res = await sendEvent(api, event);
       if (res.status !== 200) throw new Error(`webhook answered ${res.status}`);
     },
-    { teamIds: teams, firstPeriodEnd: () => new Date(Date.now() + periodSeconds * 1000), concurrency: 8 },
+    { teamIds: served, firstPeriodEnd: () => new Date(Date.now() + periodMs), concurrency: 8 },
   );
   return sim;
 }

@@ -2,12 +2,16 @@
  * `npm run bench -- soak [--minutes=60] [--rate=<events/s>] [--teams=1000] [--subscribers=20] [--period-seconds=60]`
  *
  * A steady process under long load. The api and the worker run as child processes, configured as in
- * production; the load is usage ingest over HTTP at half the saturation throughput measured by
- * `npm run bench -- ingest` (bench/results/ingest.json, unless --rate), batches of 100 in an open
- * loop (a batch every 1/rate s whatever the answers do, so queueing shows in the latencies), with
- * the ingest bench's event mix, and `subscribers` subscriptions whose periods close every
- * `period-seconds` (rating, invoice, ledger, Stripe calls, payment webhooks from the simulated Stripe),
- * which is what keeps the worker busy.
+ * production; the load is usage ingest over HTTP at half the saturation throughput, batches of 100
+ * in an open loop (a batch every 1/rate s whatever the answers do, so queueing shows in the
+ * latencies), with the ingest bench's event mix, and `subscribers` subscriptions whose periods close
+ * every `period-seconds` (rating, invoice, ledger, Stripe calls, payment webhooks from the simulated
+ * Stripe), which is what keeps the worker busy. Their periods end spread evenly over the period, as
+ * subscriptions started at different moments do (`--aligned-closes`: all in the same second).
+ *
+ * Saturation is measured first, in this run and this setting (closes, worker and Temporal sharing
+ * the machine): SATURATION_SECONDS of a closed loop with SATURATION_IN_FLIGHT batches in flight,
+ * after a warm-up. `--rate` replaces it with a fixed rate.
  *
  * Every minute it records, and logs: RSS and V8 heap (used, total) of the api and the worker, the
  * worker's cached workflows, the minute's p50/p99 and error count, the 1-minute load average (the
@@ -15,13 +19,10 @@
  * compare minute 5 with the last minute; the series go to bench/results/soak.json.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { createSql } from '../src/shared/db.js';
-import { PROJECT_ROOT } from '../src/shared/paths.js';
 import { ADMIN_TOKEN, apiSpec, buildWorld, httpApi, metricsText, promValue, rssBytes, simulatedStripe, until, waitReady, workerSpec } from './harness.js';
 import type { BenchContext, BenchFigures } from './index.js';
 
@@ -30,6 +31,10 @@ const BATCH = 100;
 const BASELINE_MINUTE = 5;
 const SAMPLE_MS = 60_000;
 const MB = 1024 * 1024;
+/** The saturation phase: one close cycle of the default period, batches in flight as in the ingest bench. */
+const SATURATION_SECONDS = 60;
+const SATURATION_WARMUP_SECONDS = 10;
+const SATURATION_IN_FLIGHT = 8;
 /** How often the database's active sessions are sampled for what they wait on. */
 const WAIT_SAMPLE_MS = 250;
 
@@ -52,16 +57,6 @@ function newEvent(teams: readonly string[]) {
   if (r < 0.75) return { ...base, eventType: 'bandwidth.bytes.v1', payload: { provider: 'cloudflare', direction: pick(['ingress', 'egress']), bytes: Math.floor(Math.random() * 10_000_000) } };
   if (r < 0.9) return { ...base, eventType: 'image.generated.v1', payload: { provider: 'openai', model: 'gpt-image-1', size: pick(['1024x1024', '512x512']) } };
   return { ...base, eventType: 'storage.bytes.v1', payload: { provider: 'aws-s3', bytes: Math.floor(Math.random() * 50_000_000_000) } };
-}
-
-/** Half of the saturation throughput the ingest bench measured last on this machine. */
-function halfSaturation(): number {
-  try {
-    const r = JSON.parse(readFileSync(join(PROJECT_ROOT, 'bench', 'results', 'ingest.json'), 'utf8')) as { figures: { events_per_s: number } };
-    return Math.round(r.figures.events_per_s / 2);
-  } catch {
-    return 1_000;
-  }
 }
 
 interface Minute {
@@ -90,7 +85,8 @@ interface Minute {
 
 export async function run(ctx: BenchContext): Promise<BenchFigures> {
   const minutes = option(ctx.args, 'minutes', 60);
-  const rate = option(ctx.args, 'rate', halfSaturation());
+  const fixedRate = option(ctx.args, 'rate', 0);
+  const staggered = !ctx.args.includes('--aligned-closes');
   const teamCount = option(ctx.args, 'teams', 1000);
   const subscribers = option(ctx.args, 'subscribers', 20);
   const periodSeconds = option(ctx.args, 'period-seconds', 60);
@@ -108,14 +104,17 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     await Promise.all([waitReady(apiProc), waitReady(workerProc)]);
     const http = httpApi(apiProc.port);
     const world = await buildWorld(http, admin, { usageTeams: teamCount, subscribers, label: 'soak' });
-    const sim = simulatedStripe(admin, services.stripeRecorderUrl, http, () => world.subscribedTeams, periodSeconds);
+    const sim = simulatedStripe(admin, services.stripeRecorderUrl, http, () => world.subscribedTeams, periodSeconds, staggered);
     simulation = sim.run(500);
     await until(async () => (await admin`select 1 from subscriptions where id = any(${world.subscriptionIds}) and status = 'active'`).length === subscribers, 300_000, 'subscriptions active');
-    ctx.log(`${subscribers} subscriptions live (periods of ${periodSeconds}s), ${teamCount} usage teams; load: ${rate} events/s in batches of ${BATCH} for ${minutes} min`);
+    ctx.log(`${subscribers} subscriptions live (periods of ${periodSeconds}s, ends ${staggered ? 'staggered' : 'aligned'}), ${teamCount} usage teams`);
 
     const teams = [...world.usageTeams, ...world.subscribedTeams];
     const secret = new TextEncoder().encode(world.secret);
-    const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+    // A timeout makes the agent honour the server's Keep-Alive hint (timeout=5): it drops an idle
+    // socket a second before the server would. Without one it reuses sockets the server is closing
+    // at that moment, and the request fails with ECONNRESET (seen once in a 6-minute run).
+    const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 60_000 });
     let token = '';
     let tokenAt = 0;
     const freshToken = async () => {
@@ -133,7 +132,10 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     let totalErrors = 0;
     const errorSamples: { minute: number; status: number; body: string }[] = [];
     let totalRequests = 0;
-    const send = async () => {
+    // When the measured load began (reset after the saturation phase).
+    let started = performance.now();
+    /** Sends one batch; `record`: counts it in the minute's figures (not during the saturation phase). Resolves to whether it was accepted. */
+    const send = async (record = true): Promise<boolean> => {
       const body = JSON.stringify({ events: Array.from({ length: BATCH }, () => newEvent(teams)) });
       const auth = await freshToken();
       const t0 = performance.now();
@@ -152,6 +154,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
         req.on('error', (e) => resolve({ status: 0, text: e.message }));
         req.end(body);
       });
+      if (!record) return status === 200;
       const w = window;
       w.latencies.push(performance.now() - t0);
       w.starts.push(t0);
@@ -162,6 +165,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
         if (errorSamples.length < 20) errorSamples.push({ minute: Math.floor((t0 - started) / SAMPLE_MS) + 1, status, body: text });
         ctx.log(`error: ${status} ${text}`);
       }
+      return status === 200;
     };
 
     const dbSizes = async () => {
@@ -210,9 +214,30 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
       };
     };
 
+    /** Accepted events per second with SATURATION_IN_FLIGHT batches always in flight, for `seconds`. */
+    const closedLoop = async (seconds: number) => {
+      const end = performance.now() + seconds * 1000;
+      let accepted = 0;
+      await Promise.all(
+        Array.from({ length: SATURATION_IN_FLIGHT }, async () => {
+          while (performance.now() < end) if (await send(false)) accepted += BATCH;
+        }),
+      );
+      return accepted / seconds;
+    };
+    let rate = fixedRate;
+    let saturation: number | null = null;
+    if (rate <= 0) {
+      await closedLoop(SATURATION_WARMUP_SECONDS);
+      saturation = Math.round(await closedLoop(SATURATION_SECONDS));
+      rate = Math.round(saturation / 2);
+      ctx.log(`saturation in this setting: ${saturation} events/s (${SATURATION_IN_FLIGHT} batches in flight for ${SATURATION_SECONDS}s)`);
+    }
+    ctx.log(`load: ${rate} events/s in batches of ${BATCH} for ${minutes} min, from ${new Date().toISOString()} (the phase of the slowest requests counts from here)`);
+
     const series: Minute[] = [];
     const start = await dbSizes();
-    const started = performance.now();
+    started = performance.now();
     const deadline = started + minutes * SAMPLE_MS;
     // Where time goes when latency spikes: what the api's and worker's sessions are waiting on
     // (a lock, I/O, WAL), counted per minute. Cheap: one read of pg_stat_activity per sample.
@@ -239,7 +264,7 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
         );
       }
     })();
-    const inFlight = new Set<Promise<void>>();
+    const inFlight = new Set<Promise<boolean>>();
     for (let i = 0; ; i++) {
       const due = started + (i * 1000 * BATCH) / rate;
       if (due >= deadline) break;
@@ -261,7 +286,9 @@ export async function run(ctx: BenchContext): Promise<BenchFigures> {
     const loads = series.map((m) => m.loadavg1);
     return {
       minutes: series.length,
+      saturation_events_per_s: saturation ?? 'not measured (--rate)',
       rate_events_per_s: rate,
+      closes: staggered ? 'staggered' : 'aligned',
       requests: totalRequests,
       errors: totalErrors,
       subscribers,

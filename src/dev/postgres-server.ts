@@ -34,7 +34,12 @@ const SUPERUSER = 'postgres';
 const READY_LINE = 'database system is ready to accept connections';
 // A ledger keeps its durability guarantees even in development. Messages in English (lc_messages=C)
 // because readiness and failures are recognised by their text.
-const SERVER_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'shared_buffers=256MB', '-c', 'lc_messages=C'];
+// Checkpoints: with the default max_wal_size (1 GB) sustained ingest filled it every 20-30 s, and
+// each checkpoint makes the next change of every page write a full 8 kB image into the WAL, which
+// filled it faster still (540 MB per checkpoint, p99 stalls at each checkpoint's sync in the soak).
+// WAL_CHECKPOINT_FLAGS lets checkpoints come every 15 minutes; docker-compose.yml sets the same.
+const WAL_CHECKPOINT_FLAGS = ['-c', 'max_wal_size=8GB', '-c', 'checkpoint_timeout=15min'];
+const SERVER_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'shared_buffers=256MB', ...WAL_CHECKPOINT_FLAGS, '-c', 'lc_messages=C'];
 
 export async function startEmbeddedPostgres(opts: {
   dir: string;
