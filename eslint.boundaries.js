@@ -29,7 +29,7 @@ const onlyTypedProxies = {
   message: 'Proxy activities through ./activity-proxies.js (dbActivities or stripeActivities), never with other timeouts.',
 };
 
-const DOMAIN = ['activities', 'billing', 'db', 'entitlements', 'ledger', 'orchestration', 'platform', 'pricing', 'shared', 'subscriptions', 'test-clocks', 'webhooks'];
+const DOMAIN = ['activities', 'billing', 'db', 'entitlements', 'ledger', 'orchestration', 'platform', 'pricing', 'shared', 'subscriptions', 'test-clocks', 'wallets', 'webhooks'];
 
 const rule = (patterns, paths = []) => ({ 'no-restricted-imports': ['error', { patterns, paths }] });
 

@@ -14,6 +14,12 @@ import type {
   UsageEvent,
   UsageQuery,
   UsageReport,
+  Wallet,
+  WalletCapture,
+  WalletEntryPage,
+  WalletEventPage,
+  WalletHold,
+  WalletHoldRequest,
 } from './types.js';
 import { createUsageReporter, type UsageReporter, type UsageReporterOptions } from './usage-reporter.js';
 
@@ -59,6 +65,18 @@ export interface BillingClient {
   getInvoice(teamId: string, invoiceId: string): Promise<Invoice>;
   /** The invoice the open period would produce if it closed now; nothing is written. Needs `billing:read`. */
   getUpcomingInvoice(teamId: string): Promise<InvoicePreview>;
+  /** Balance, held, available and grants of the team's wallet. Needs `wallet:read`. */
+  getWallet(teamId: string): Promise<Wallet>;
+  /** The wallet's ledger entries, newest first, with balance before and after. Needs `wallet:read`. */
+  listWalletTransactions(teamId: string, page?: { limit?: number; cursor?: string }): Promise<WalletEntryPage>;
+  /** Low-balance and depleted events of the wallet, newest first (once per crossing). Needs `wallet:read`. */
+  listWalletEvents(teamId: string, page?: { limit?: number; cursor?: string }): Promise<WalletEventPage>;
+  /** Reserves credit before long work; insufficient_funds when not available. Needs `wallet:write`. */
+  createHold(teamId: string, request: WalletHoldRequest): Promise<WalletHold>;
+  /** Debits up to the held amount (default all of it) and releases the rest. Needs `wallet:write`. */
+  captureHold(teamId: string, holdId: string, amount?: string): Promise<WalletCapture>;
+  /** Releases a hold (a released or expired one answers unchanged). Needs `wallet:write`. */
+  releaseHold(teamId: string, holdId: string): Promise<WalletHold>;
 }
 
 export function createBillingClient(options: BillingClientOptions): BillingClient {
@@ -126,5 +144,46 @@ export function createBillingClient(options: BillingClientOptions): BillingClien
       const path = `v1/teams/${encodeURIComponent(teamId)}/usage${q.size > 0 ? `?${q}` : ''}`;
       return call<TeamUsage>(http, { method: 'GET', path, scopes: ['usage:read'], teamId, retry: true });
     },
+    getWallet: (teamId) =>
+      call<Wallet>(http, { method: 'GET', path: `v1/teams/${encodeURIComponent(teamId)}/wallet`, scopes: ['wallet:read'], teamId, retry: true }),
+    listWalletTransactions: (teamId, page = {}) => {
+      const q = new URLSearchParams(Object.entries(page).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
+      const path = `v1/teams/${encodeURIComponent(teamId)}/wallet/transactions${q.size > 0 ? `?${q}` : ''}`;
+      return call<WalletEntryPage>(http, { method: 'GET', path, scopes: ['wallet:read'], teamId, retry: true });
+    },
+    listWalletEvents: (teamId, page = {}) => {
+      const q = new URLSearchParams(Object.entries(page).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
+      const path = `v1/teams/${encodeURIComponent(teamId)}/wallet/events${q.size > 0 ? `?${q}` : ''}`;
+      return call<WalletEventPage>(http, { method: 'GET', path, scopes: ['wallet:read'], teamId, retry: true });
+    },
+    createHold: (teamId, { idempotencyKey, ...body }) =>
+      call<WalletHold>(http, {
+        method: 'POST',
+        path: `v1/teams/${encodeURIComponent(teamId)}/wallet/holds`,
+        scopes: ['wallet:write'],
+        teamId,
+        body,
+        // One key for every attempt of this call, so a retry can never reserve twice.
+        headers: { 'idempotency-key': idempotencyKey ?? `hold-${globalThis.crypto.randomUUID()}` },
+        retry: true,
+      }),
+    // Capture and release are idempotent by the hold itself, so retrying them is safe.
+    captureHold: (teamId, holdId, amount) =>
+      call<WalletCapture>(http, {
+        method: 'POST',
+        path: `v1/teams/${encodeURIComponent(teamId)}/wallet/holds/${encodeURIComponent(holdId)}/capture`,
+        scopes: ['wallet:write'],
+        teamId,
+        body: amount === undefined ? {} : { amount },
+        retry: true,
+      }),
+    releaseHold: (teamId, holdId) =>
+      call<WalletHold>(http, {
+        method: 'POST',
+        path: `v1/teams/${encodeURIComponent(teamId)}/wallet/holds/${encodeURIComponent(holdId)}/release`,
+        scopes: ['wallet:write'],
+        teamId,
+        retry: true,
+      }),
   };
 }

@@ -23,5 +23,14 @@ export type {
   UsageQuery,
   UsageReport,
   UsageRow,
+  Wallet,
+  WalletCapture,
+  WalletEntry,
+  WalletEntryPage,
+  WalletEvent,
+  WalletEventPage,
+  WalletGrant,
+  WalletHold,
+  WalletHoldRequest,
 } from './types.js';
 export { USAGE_BATCH_MAX, type SendBatch, type UsageReporter, type UsageReporterOptions } from './usage-reporter.js';

@@ -241,3 +241,111 @@ export interface Invoice {
   paidAt: string | null;
   lines?: InvoiceLine[];
 }
+
+/** One credit grant of a wallet; amounts in minor units (ledger scale) and major units, as decimal strings. */
+export interface WalletGrant {
+  grantId: string;
+  source: 'purchase' | 'promotion' | 'plan_allowance' | 'refund' | 'manual';
+  /** The ledger account holding the credit. */
+  account: 'wallet' | 'promo';
+  currency: string;
+  amountMinor: string;
+  amount: string;
+  /** What of the amount paid back the team's overdraft instead of becoming credit. */
+  overdraftSettledMinor: string;
+  overdraftSettled: string;
+  remainingMinor: string;
+  remaining: string;
+  /** Lower is spent first. */
+  priority: number;
+  expiresAt: string | null;
+  status: 'active' | 'depleted' | 'expired';
+  reason: string;
+  ledgerTransactionId: string;
+  createdAt: string;
+}
+
+/** A team's wallet: available = balance − held. */
+export interface Wallet {
+  teamId: string;
+  currency: string;
+  scale: number;
+  billingMode: 'arrears' | 'wallet' | 'wallet_then_arrears';
+  balanceMinor: string;
+  balance: string;
+  heldMinor: string;
+  held: string;
+  availableMinor: string;
+  available: string;
+  overdraftLimitMinor: string;
+  overdraftLimit: string;
+  overdraftUsedMinor: string;
+  overdraftUsed: string;
+  lowBalanceThresholdMinor: string | null;
+  grants: WalletGrant[];
+}
+
+/** One ledger entry of the wallet (its wallet or promo account). */
+export interface WalletEntry {
+  entryId: string;
+  transactionId: string;
+  transactionCode: string;
+  effectiveAt: string;
+  accountCode: string;
+  side: 'debit' | 'credit';
+  amountMinor: string;
+  amount: string;
+  balanceBeforeMinor: string;
+  balanceBefore: string;
+  balanceAfterMinor: string;
+  balanceAfter: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface WalletEntryPage {
+  entries: WalletEntry[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** A low-balance notice, raised once per crossing: below the wallet's threshold, or nothing available. */
+export interface WalletEvent {
+  eventId: string;
+  type: 'wallet.balance_low' | 'wallet.depleted';
+  /** currency, availableMinor, thresholdMinor, cause (the movement that crossed). */
+  detail: Record<string, unknown>;
+  occurredAt: string;
+}
+
+export interface WalletEventPage {
+  events: WalletEvent[];
+  /** Pass as `cursor` for older events; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** A reservation of available credit; `expired` once past expiresAt (it then counts as released). */
+export interface WalletHold {
+  holdId: string;
+  status: 'open' | 'captured' | 'released' | 'expired';
+  currency: string;
+  amountMinor: string;
+  amount: string;
+  capturedMinor: string | null;
+  captured: string | null;
+  expiresAt: string;
+  createdAt: string;
+}
+
+export interface WalletHoldRequest {
+  /** Major units as a decimal string, e.g. "2.50". */
+  amount: string;
+  /** Seconds until the hold counts as released; default 900. */
+  ttlSeconds?: number;
+  /** Default: a fresh one per call (reused by the call's retries). */
+  idempotencyKey?: string;
+}
+
+export interface WalletCapture {
+  hold: WalletHold;
+  ledgerTransactionId: string;
+}

@@ -33,6 +33,8 @@ import { adminCostRates } from './routes/admin-cost-rates.js';
 import { adminUsage } from './routes/admin-usage.js';
 import { adminReports } from './routes/admin-reports.js';
 import { ledger } from './routes/ledger.js';
+import { wallet } from './routes/wallet.js';
+import { adminWallet } from './routes/admin-wallet.js';
 import { entitlements } from './routes/entitlements.js';
 import { docs } from './routes/docs.js';
 import { adminStripeEvents } from './routes/admin-stripe-events.js';
@@ -83,6 +85,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
   app.route('/admin/apps', adminApps);
   app.route('/admin/teams', adminTeams);
   app.route('/admin/teams', adminSubscriptions);
+  app.route('/admin/teams', adminWallet);
   app.route('/admin/test-clocks', adminTestClocks);
   app.route('/v1/teams', teams);
   app.route('/v1/teams', checkout);
@@ -92,6 +95,7 @@ export function createApp(deps: ApiDeps, metrics: ApiMetrics): OpenAPIHono<ApiEn
   app.route('/v1/teams', invoices);
   app.route('/webhooks', stripeWebhooks);
   app.route('/v1/teams', ledger);
+  app.route('/v1/teams', wallet);
   app.route('/v1/teams', entitlements);
   app.route('/v1', usage);
   app.route('/admin/cost-rates', adminCostRates);

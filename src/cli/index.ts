@@ -12,6 +12,7 @@
  *   usage fold-cogs          post the queued COGS of ingested batches to the ledger now
  *   subscriptions create <teamId> <planCode> …   put a team on a plan without Checkout (through the api)
  *   test-clocks create|show|advance …            test clocks (through the api; an advance returns when settled)
+ *   wallets show|grant|settings <teamId> …       a team's prepaid wallet (through the api; grants audited)
  *   demo                     usage of the demo team, its clock across the period end, the invoice (beside npm start)
  *
  * Beside `npm start` the commands need no environment: they find its database and secrets in the
@@ -28,6 +29,7 @@ import { usageCommand } from './usage.js';
 import { subscriptionsCommand } from './subscriptions.js';
 import { testClocksCommand } from './test-clocks.js';
 import { demoCommand } from './demo.js';
+import { walletsCommand } from './wallets.js';
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   setup: setupCommand,
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   usage: usageCommand,
   subscriptions: subscriptionsCommand,
   'test-clocks': testClocksCommand,
+  wallets: walletsCommand,
   demo: demoCommand,
 };
 

@@ -10,6 +10,14 @@
  *   payable:<provider>:<CUR>   liability  what we owe that provider                     (sharded)
  *   stripe_clearing:<CUR>      asset      money Stripe collected and has not paid out   (sharded)
  *   rounding:<CUR>             expense    differences between micro-units and cents     (sharded)
+ *   promotion:<CUR>            expense    promotional and plan-allowance credit we give (sharded)
+ *   wallet_adjustment:<CUR>    expense    refund and manual credit an operator gives    (sharded)
+ *   breakage:<CUR>             revenue    purchased credit that expired unused          (sharded)
+ *
+ * Wallet grants (src/wallets/): a purchase moves stripe_clearing → wallet; a refund or manual grant
+ * wallet_adjustment → wallet; a promotion or plan allowance promotion → promo. When a grant expires,
+ * its unused remainder goes back where it came from (promo → promotion, wallet → wallet_adjustment),
+ * except paid-for credit, which becomes breakage revenue: the cash stays ours, the debt to the team ends.
  *
  * Rounding is an expense (debit-normal), not equity: a rounding difference is a tiny gain or loss of
  * the period, so it belongs in the P&L beside COGS, where margin reports see it and a drift shows up
@@ -88,4 +96,19 @@ export function stripeClearing(currency: string): AccountSpec {
 /** Explicit residues of converting ledger micro-units to Stripe cents (see the header on why an expense). */
 export function rounding(currency: string): AccountSpec {
   return systemAccount(`rounding:${currency}`, 'expense', currency, { ownerType: 'system', ownerId: null });
+}
+
+/** Promotional and plan-allowance credit given to teams (a cost of sales and marketing); expired promo credit returns here. */
+export function promotionExpense(currency: string): AccountSpec {
+  return systemAccount(`promotion:${currency}`, 'expense', currency, { ownerType: 'system', ownerId: null });
+}
+
+/** Refund and manual credit an operator puts in a wallet without cash behind it; its expired remainder returns here. */
+export function walletAdjustment(currency: string): AccountSpec {
+  return systemAccount(`wallet_adjustment:${currency}`, 'expense', currency, { ownerType: 'system', ownerId: null });
+}
+
+/** Purchased wallet credit that expired unused: earned once we no longer owe it. */
+export function breakageRevenue(currency: string): AccountSpec {
+  return systemAccount(`breakage:${currency}`, 'revenue', currency, { ownerType: 'system', ownerId: null });
 }

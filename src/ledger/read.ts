@@ -79,6 +79,8 @@ export interface EntryCursor {
 
 export interface EntryQuery {
   accountCode?: string | undefined;
+  /** Only entries of these accounts of the team (e.g. a wallet's wallet and promo accounts). */
+  accountCodes?: readonly string[] | undefined;
   /** Inclusive lower bound of the effective time. */
   from?: Date | undefined;
   /** Exclusive upper bound of the effective time. */
@@ -127,6 +129,7 @@ export async function teamEntries(sql: Queryable, teamId: string, q: EntryQuery)
     join ledger_transactions t on t.id = e.transaction_id
     where a.owner_type = 'team' and a.owner_id = ${teamId}
       ${q.accountCode ? sql`and a.code = ${q.accountCode}` : sql``}
+      ${q.accountCodes ? sql`and a.code = any(${q.accountCodes as string[]})` : sql``}
     order by e.effective_at desc, e.id desc
     limit ${q.limit + 1}`;
   const page = rows.slice(0, q.limit);

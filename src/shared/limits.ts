@@ -67,6 +67,21 @@ export const LIMITS = {
   ledgerGroupCommitTransactionsMax: 200,
   /** Legs of one ledger transaction. */
   ledgerLegsPerTransactionMax: 512,
+  /**
+   * Wallets (issue #9). One amount of a grant, debit, hold, overdraft limit or low-balance threshold is
+   * at most walletAmountMinorMax = 1e15 minor units (1e9 USD at scale 6); a wallet holds at most
+   * walletOpenGrantsMax grants with credit left, so the sum of its grants ≤ 1e18 < 9.22e18 (int8).
+   */
+  walletAmountMinorMax: 1_000_000_000_000_000n,
+  walletOpenGrantsMax: 1000,
+  /** Grants: priority (lower is spent first), reason, and how far ahead an expiry may lie. */
+  walletGrantPriorityMax: 10_000,
+  walletGrantPriorityDefault: 100,
+  walletGrantReasonLengthMax: 500,
+  walletGrantExpiryAheadMaxMs: 10 * 366 * 24 * 60 * 60 * 1000,
+  /** Holds: how long one may reserve credit before it counts as released (default, and most). */
+  walletHoldTtlSecondsDefault: 15 * 60,
+  walletHoldTtlSecondsMax: 7 * 24 * 60 * 60,
   /** Catalog: tiers of one graduated or volume price. */
   priceTiersMax: 50,
   /** Catalog: usage prices, add-ons, features and limits of one plan version. */

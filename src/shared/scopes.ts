@@ -8,6 +8,8 @@ export const SCOPES = [
   'checkout:write',
   'subscription:write',
   'catalog:read',
+  'wallet:read',
+  'wallet:write',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -13,6 +13,7 @@ import type { ComputedLine, Invoice, Line } from '../../src/api/routes/invoices.
 import type { Accepted, Proration, SubscriptionSchema } from '../../src/api/routes/subscription.js';
 import type { TeamSchema } from '../../src/api/routes/team-schema.js';
 import type { TeamUsageSchema, UsageResult, UsageRowSchema } from '../../src/api/routes/usage.js';
+import type { CaptureSchema, GrantSchema, HoldSchema, WalletEntryPageSchema, WalletEntrySchema, WalletEventPageSchema, WalletEventSchema, WalletSchema } from '../../src/api/routes/wallet-schema.js';
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 /** Same keys (optional ones included, which assignability alone lets through) and mutually assignable. */
@@ -23,6 +24,15 @@ type Holds<T extends true> = T;
 type Server<S extends z.ZodType> = z.output<S>;
 
 export type Contract = [
+  Holds<Agree<Sdk.WalletGrant, Server<typeof GrantSchema>>>,
+  Holds<Agree<Omit<Sdk.Wallet, 'grants'>, Omit<Server<typeof WalletSchema>, 'grants'>>>,
+  Holds<Agree<Sdk.Wallet, Server<typeof WalletSchema>>>,
+  Holds<Agree<Sdk.WalletEntry, Server<typeof WalletEntrySchema>>>,
+  Holds<Agree<Sdk.WalletEntryPage, Server<typeof WalletEntryPageSchema>>>,
+  Holds<Agree<Sdk.WalletHold, Server<typeof HoldSchema>>>,
+  Holds<Agree<Sdk.WalletEvent, Server<typeof WalletEventSchema>>>,
+  Holds<Agree<Sdk.WalletEventPage, Server<typeof WalletEventPageSchema>>>,
+  Holds<Agree<Sdk.WalletCapture, Server<typeof CaptureSchema>>>,
   Holds<Agree<Sdk.InvoiceLine, Server<typeof Line>>>,
   Holds<Agree<Omit<Sdk.InvoiceLine, 'stripeInvoiceItemId' | 'ledgerTransactionId'>, Server<typeof ComputedLine>>>,
   Holds<Agree<Omit<Sdk.Invoice, 'lines'>, Omit<Server<typeof Invoice>, 'lines'>>>,

@@ -64,11 +64,11 @@ const EntryQuerySchema = z
 
 const CURSOR_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
 
-function encodeCursor(c: EntryCursor): string {
+export function encodeCursor(c: EntryCursor): string {
   return Buffer.from(JSON.stringify([c.effectiveAt, c.entryId])).toString('base64url');
 }
 
-function decodeCursor(raw: string): EntryCursor {
+export function decodeCursor(raw: string): EntryCursor {
   try {
     const [effectiveAt, entryId] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown[];
     if (typeof effectiveAt === 'string' && CURSOR_RE.test(effectiveAt) && typeof entryId === 'string' && /^\d{1,19}$/.test(entryId)) {
