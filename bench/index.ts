@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../src/shared/paths.js';
+import { superviseChildren } from '../src/dev/supervisor.js';
 import { startTestServices, type TestServices } from '../test/helpers/services.js';
 
 export interface BenchContext {
@@ -41,7 +42,11 @@ async function main(): Promise<void> {
   let figures: BenchFigures;
   if (mod.runOwn) figures = await mod.runOwn({ args, log, detail });
   else {
+    // A bench stopped by a signal (Ctrl-C, kill) stops its api, worker, Temporal and stripe-mock and
+    // Postgres too: they run in process groups of their own and were left running before.
+    const supervisor = superviseChildren({ say: log });
     const { services, stop } = await startTestServices(log, 'bench');
+    supervisor.onStop(stop);
     try {
       figures = await mod.run!({ services, args, log, detail });
     } finally {
